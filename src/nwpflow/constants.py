@@ -1,0 +1,34 @@
+"""Physical constants, each with its units and source.
+
+nwpflow follows COSMO/ICON (and so fieldextra and meteodata-lab's ``physical_constants``) where
+implementations differ; the values of other libraries are given beside them so that a difference
+between nwpflow and, e.g., earthkit-meteo or MetPy can be computed rather than hidden in a tolerance.
+"""
+
+g = 9.80665
+"""Standard gravity [m s-2]. WMO; identical in COSMO, ICON, IFS, earthkit-meteo and MetPy."""
+
+Rd = 287.05
+"""Gas constant of dry air [J kg-1 K-1]. COSMO/ICON ``r_d`` (meteodata-lab ``physical_constants.r_d``).
+earthkit-meteo uses 287.0597 (IFS), MetPy 287.04749 (from R/Md)."""
+
+Rv = 461.51
+"""Gas constant of water vapour [J kg-1 K-1]. COSMO/ICON ``r_v``; earthkit-meteo also 461.51."""
+
+cpd = 1005.0
+"""Specific heat of dry air at constant pressure [J kg-1 K-1]. COSMO/ICON ``cp_d``.
+earthkit-meteo uses 1004.79 (IFS), MetPy 1004.6662."""
+
+kappa = Rd / cpd
+"""Poisson exponent R_d/c_pd [1] = 0.285622 (COSMO/ICON). earthkit-meteo: 0.285691; MetPy: 2/7."""
+
+rv_rd_minus_1 = Rv / Rd - 1.0
+"""Virtual-temperature coefficient R_v/R_d − 1 [1] = 0.607769 (COSMO/ICON ``rvd_o``).
+earthkit-meteo: (1 − ε)/ε with ε = 0.621981, i.e. 0.607767."""
+
+p0 = 1.0e5
+"""Reference pressure of potential temperature [Pa]."""
+
+earth_radius = 6371229.0
+"""Radius of the Earth [m] used by COSMO/ICON GRIB (``radius`` key, shape of earth 6) and
+earthkit-meteo ``R_earth``; converts geopotential to geometric height."""
