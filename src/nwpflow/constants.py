@@ -32,3 +32,11 @@ p0 = 1.0e5
 earth_radius = 6371229.0
 """Radius of the Earth [m] used by COSMO/ICON GRIB (``radius`` key, shape of earth 6) and
 earthkit-meteo ``R_earth``; converts geopotential to geometric height."""
+
+ifs_Rd = 287.0597
+"""Gas constant of dry air in the IFS [J kg-1 K-1] (IFS CY47R3 documentation, Part IV; earthkit-meteo
+``Rd``). Used, with :data:`ifs_Rv`, where nwpflow reconstructs what the IFS itself computed: heights of
+IFS hybrid model levels."""
+
+ifs_Rv = 461.5250
+"""Gas constant of water vapour in the IFS [J kg-1 K-1] (IFS CY47R3 documentation, Part IV)."""

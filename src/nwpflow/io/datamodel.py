@@ -100,6 +100,15 @@ VERTICAL_LEVEL_TYPES: dict[str, str] = {
 """GRIB ``typeOfLevel`` of model-level fields -> the data model's vertical dim."""
 
 
+OTHER_LEVEL_DIMS: dict[str, tuple[str, float, dict]] = {
+    "isobaricInhPa": ("pressure", 100.0, {"units": "Pa", "standard_name": "air_pressure", "positive": "down"}),
+    "isobaricInPa": ("pressure", 1.0, {"units": "Pa", "standard_name": "air_pressure", "positive": "down"}),
+    "heightAboveGround": ("height", 1.0, {"units": "m", "standard_name": "height", "positive": "up"}),
+}
+"""Other GRIB ``typeOfLevel`` -> (dim name, factor to SI, coordinate attributes) for fields on several
+such levels (a field on a single one gets no vertical dim)."""
+
+
 def canonical_name(name: str) -> str:
     """Return the data-model name of a field called ``name`` in a file."""
     return ALIASES.get(name, name)

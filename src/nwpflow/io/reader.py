@@ -1,5 +1,515 @@
-"""Placeholder while the reader is written."""
+"""Read a model run (GRIB or NetCDF files) into the normalised data model of :mod:`nwpflow.io.datamodel`.
+
+``open_run(files, fields)`` reads every header once, selects the messages the requested fields need,
+decodes each of them exactly once (in parallel), and assembles one :class:`xarray.Dataset`. Nothing is
+dropped silently: every message of a file either becomes part of a variable or was not asked for,
+two messages that claim the same place are an error, and a field that is asked for but absent is an
+error that names the files and lists what they hold.
+
+IFS files on hybrid model levels are turned into the same data model: full-level pressure ``P`` and
+half-level heights ``HHL`` are computed from the A/B coefficients (``pv`` key), ``lnsp``, ``T``, ``QV``
+and the surface geopotential with :mod:`nwpflow.kernels.hybrid`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+import numpy as np
+import xarray as xr
+
+from nwpflow import constants
+from nwpflow.errors import InputError
+from nwpflow.io import grib
+from nwpflow.io.datamodel import FIELDS, FULL, HALF, OTHER_LEVEL_DIMS, SURFACE, VERTICAL_LEVEL_TYPES
+
+HYBRID_SURFACE_FIELDS = {"lnsp", "FI"}
+"""Fields that IFS files put on hybrid level 1 although they are surface fields."""
+
+HYBRID_DERIVED: dict[str, tuple[str, ...]] = {
+    "P": ("lnsp",),
+    "PS": ("lnsp",),
+    "HHL": ("lnsp", "T", "QV", "FI"),
+    "HSURF": ("FI",),
+    "FIS": ("FI",),
+}
+"""Data-model fields computed from the raw fields of an IFS hybrid-level file."""
+
+COORDINATE_FIELDS = ("CLAT", "CLON")
+"""Fields that become the horizontal coordinates of ICON cells instead of data variables."""
 
 
-def open_run(paths, fields=None):
-    raise NotImplementedError
+def _format(path: str) -> str:
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[:4] == b"GRIB":
+        return "grib"
+    if head[:3] == b"CDF" or head[:8] == b"\x89HDF\r\n\x1a\n":
+        return "netcdf"
+    if not head:
+        raise InputError("the file is empty", path=path)
+    raise InputError("neither GRIB nor NetCDF (unrecognised first bytes)", path=path)
+
+
+def _as_paths(paths) -> list[str]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    result = [os.fspath(p) for p in paths]
+    if not result:
+        raise InputError("no input file given")
+    for path in result:
+        if not os.path.isfile(path):
+            raise InputError("no such file", path=path)
+    return result
+
+
+def open_run(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    fields: Iterable[str] | None = None,
+    *,
+    threads: int | None = None,
+) -> xr.Dataset:
+    """Read the files of a model run into the normalised data model.
+
+    Parameters
+    ----------
+    paths
+        GRIB (1 or 2) and/or NetCDF files of one run: e.g. the files of one or several lead times and
+        members plus the constants file. The format is recognised from the content.
+    fields
+        Data-model names of the fields to return (``None``: all). Only the messages these need are
+        decoded.
+    threads
+        Threads decoding GRIB messages in parallel (default: all cores).
+
+    Returns
+    -------
+    xarray.Dataset
+        Fields in SI units, float32, dims ``([member,] [step,] level|half_level, *horizontal)``.
+
+    Raises
+    ------
+    nwpflow.InputError
+        Unreadable, truncated or corrupt file; field missing; grids that disagree; duplicate messages.
+    """
+    paths = _as_paths(paths)
+    wanted = None if fields is None else list(dict.fromkeys(fields))
+    by_format = defaultdict(list)
+    for path in paths:
+        by_format[_format(path)].append(path)
+    parts = []
+    if by_format["grib"]:
+        parts.append(_open_grib(by_format["grib"], wanted, threads))
+    if by_format["netcdf"]:
+        from nwpflow.io.netcdf import open_netcdf
+
+        parts.append(open_netcdf(by_format["netcdf"], wanted))
+    dataset = parts[0] if len(parts) == 1 else _merge(parts, paths)
+    if wanted is not None:
+        missing = [name for name in wanted if name not in dataset.data_vars]
+        if missing:
+            held = ", ".join(sorted(dataset.data_vars)) or "nothing usable"
+            raise InputError(
+                f"not found in {', '.join(repr(p) for p in paths)} (they hold: {held})",
+                field=missing[0],
+            )
+        dataset = dataset[wanted]
+    dataset.attrs["source_files"] = [os.path.abspath(p) for p in paths]
+    return dataset
+
+
+def _merge(parts: list[xr.Dataset], paths: list[str]) -> xr.Dataset:
+    try:
+        return xr.merge(parts, compat="no_conflicts", join="exact", combine_attrs="drop_conflicts")
+    except ValueError as error:
+        raise InputError(f"the GRIB and NetCDF inputs do not describe the same grid: {error}",
+                         path=", ".join(paths)) from None
+
+
+# --------------------------------------------------------------------------------------------- GRIB
+
+
+def _vertical_kind(message: grib.Message, levels_of_name: set[int]) -> str:
+    if message.type_of_level == "hybrid" and message.name in HYBRID_SURFACE_FIELDS and levels_of_name == {1}:
+        return SURFACE
+    return VERTICAL_LEVEL_TYPES.get(message.type_of_level, SURFACE)
+
+
+def _raw_names_needed(wanted: list[str] | None, available: set[str], hybrid: bool) -> set[str] | None:
+    if wanted is None:
+        return None
+    needed = set()
+    for name in wanted:
+        if name in available:
+            needed.add(name)
+        elif hybrid and name in HYBRID_DERIVED:
+            needed.update(HYBRID_DERIVED[name])
+        else:
+            needed.add(name)  # reported as missing later, with the files' contents
+    return needed | (set(COORDINATE_FIELDS) & available)
+
+
+class _Variable:
+    """Messages of one data-model variable and where each goes in its array."""
+
+    def __init__(self, name: str, kind: str, type_of_level: str):
+        self.name = name
+        self.kind = kind
+        self.type_of_level = type_of_level
+        self.messages: list[grib.Message] = []
+
+
+def _open_grib(paths: list[str], wanted: list[str] | None, threads: int | None) -> xr.Dataset:
+    messages: list[grib.Message] = []
+    try:
+        for path in paths:
+            messages.extend(grib.scan(path))
+        return _assemble(messages, paths, wanted, threads)
+    finally:
+        grib.release(messages)
+
+
+LEAD_DIMS = ("member", "time", "step")
+"""Leading dims of a run, in this order: ensemble member, reference time (several analyses or runs in
+one file, as in ERA5), lead time. A dim with a single value becomes a scalar coordinate."""
+
+
+def _lead_key(message: grib.Message) -> tuple:
+    return (message.member, message.reference, message.step_minutes)
+
+
+def _lead_coordinate(dim: str, values: list):
+    if dim == "time":
+        return np.array(values, dtype="datetime64[m]").astype("datetime64[ns]")
+    if dim == "step":
+        return np.array(values, dtype="timedelta64[m]").astype("timedelta64[ns]")
+    return np.asarray(values)
+
+
+def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
+    levels_of = defaultdict(set)
+    for m in messages:
+        levels_of[(m.name, m.type_of_level)].add(m.level)
+    hybrid = any(m.type_of_level == "hybrid" for m in messages)
+    available = {m.name for m in messages}
+    needed = _raw_names_needed(wanted, available, hybrid)
+
+    # Group the messages into variables; a name on several level types gets the type as suffix.
+    types_of_name = defaultdict(set)
+    for m in messages:
+        types_of_name[m.name].add(m.type_of_level)
+    variables: dict[str, _Variable] = {}
+    for m in messages:
+        if needed is not None and m.name not in needed:
+            continue
+        kind = _vertical_kind(m, levels_of[(m.name, m.type_of_level)])
+        key = m.name if len(types_of_name[m.name]) == 1 else f"{m.name}_{m.type_of_level}"
+        variable = variables.setdefault(key, _Variable(key, kind, m.type_of_level))
+        variable.messages.append(m)
+    if not variables:
+        return xr.Dataset()
+
+    mass_grid, staggering = _check_grids(variables)
+    lead_values = {
+        dim: sorted({key[i] for v in variables.values() for m in v.messages for key in [_lead_key(m)]
+                     if key[i] is not None})
+        for i, dim in enumerate(LEAD_DIMS)
+    }
+
+    data_vars = {}
+    jobs = []
+    for variable in variables.values():
+        array, dims, coords, var_jobs = _layout(variable, lead_values)
+        jobs.extend(var_jobs)
+        data_vars[variable.name] = (array, dims, coords)
+    grib.decode_into(jobs, threads)
+
+    dataset = xr.Dataset()
+    for name, (array, dims, coords) in data_vars.items():
+        dataset[name] = xr.DataArray(array, dims=dims, coords=coords,
+                                     attrs=_attrs(name, variables[name].messages[0]))
+        if name in staggering:
+            dataset[name].attrs["staggering"] = staggering[name]
+
+    first = next(iter(variables.values())).messages[0]
+    _add_horizontal_coordinates(dataset, first, variables)
+    if hybrid:
+        dataset = _derive_hybrid(dataset, variables, wanted, paths)
+    for dim, values in lead_values.items():
+        if len(values) == 1:
+            dataset = dataset.assign_coords({dim: _lead_coordinate(dim, values)[0]})
+    if "time" in dataset.coords and "step" in dataset.coords:
+        dataset = dataset.assign_coords(valid_time=dataset["time"] + dataset["step"])
+    dataset.attrs.update(
+        Conventions="CF-1.10",
+        history=f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} read by nwpflow from GRIB",
+        grid_type=first.grid_type,
+    )
+    if first.grid_type == "unstructured_grid" and first.grid[2]:
+        dataset.attrs["uuidOfHGrid"] = first.grid[2]
+    return dataset
+
+
+def _check_grids(variables: dict[str, _Variable]) -> tuple[tuple, dict[str, str]]:
+    """Return the mass-point grid, and the C-grid staggering of variables on a shifted grid.
+
+    Every message must be on the mass grid, or on the same grid shifted by half a grid length along x
+    or y (COSMO's staggered U and V).
+    """
+    counts = Counter(m.grid for v in variables.values() for m in v.messages)
+    mass_grid = counts.most_common(1)[0][0]
+    mass_example = next(m for v in variables.values() for m in v.messages if m.grid == mass_grid)
+    staggering = {}
+    for variable in variables.values():
+        for m in variable.messages:
+            if m.grid == mass_grid:
+                continue
+            shift = _staggering(m.grid, mass_grid, m.grid_type)
+            if shift is None or staggering.get(variable.name, shift) != shift:
+                raise InputError(
+                    f"{m.where()} is on another grid than {mass_example.name!r} in {mass_example.path!r} "
+                    f"({m.grid_type} {m.grid} against {mass_example.grid_type} {mass_grid})",
+                    path=m.path,
+                    field=m.name,
+                )
+            staggering[variable.name] = shift
+    return mass_grid, staggering
+
+
+def _staggering(grid: tuple, mass: tuple, grid_type: str) -> str | None:
+    if grid_type not in ("regular_ll", "rotated_ll") or len(grid) != len(mass):
+        return None
+    keys = grib.GRID_KEYS[grid_type]
+    g = dict(zip(keys, grid))
+    m = dict(zip(keys, mass))
+    same = [k for k in keys if "FirstGridPoint" not in k and "LastGridPoint" not in k]
+    if any(g[k] != m[k] for k in same):
+        return None
+    half_dx = 0.5 * m["iDirectionIncrementInDegrees"]
+    half_dy = 0.5 * m["jDirectionIncrementInDegrees"]
+
+    def close(a, b):
+        return abs(a - b) < 1e-6 * max(1.0, abs(b))
+
+    dlon = g["longitudeOfFirstGridPointInDegrees"] - m["longitudeOfFirstGridPointInDegrees"]
+    dlat = g["latitudeOfFirstGridPointInDegrees"] - m["latitudeOfFirstGridPointInDegrees"]
+    if close(dlon, half_dx) and close(dlat, 0.0):
+        return "x"
+    if close(dlat, half_dy) and close(dlon, 0.0):
+        return "y"
+    return None
+
+
+def _horizontal(message: grib.Message) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    if message.grid_type == "unstructured_grid":
+        return ("cell",), (message.size,)
+    keys = dict(zip(grib.GRID_KEYS[message.grid_type], message.grid))
+    return ("y", "x"), (keys["Nj"], keys["Ni"])
+
+
+def _layout(variable: _Variable, lead_values: dict[str, list]):
+    """Allocate the array of one variable and pair every message with its slot.
+
+    A variable found at a single (member, time, step) while the run has several is a constant field
+    (e.g. ``HHL`` and ``HSURF`` of the constants file) and gets no leading dims; any other variable
+    must be present for every combination of the run.
+    """
+    messages = variable.messages
+    run_dims = [dim for dim in LEAD_DIMS if len(lead_values[dim]) > 1]
+    keys = {_lead_key(m) for m in messages}
+    constant = len(keys) == 1 and bool(run_dims)
+    lead_dims = [] if constant else run_dims
+    if not constant:
+        axis = {dim: i for i, dim in enumerate(LEAD_DIMS)}
+        present = {tuple(key[axis[d]] for d in run_dims) for key in keys}
+        expected = {combo for combo in np.ndindex(*[len(lead_values[d]) for d in run_dims])}
+        expected = {tuple(lead_values[d][i] for d, i in zip(run_dims, combo)) for combo in expected}
+        missing = expected - present
+        if missing:
+            example = ", ".join(f"{d} {v}" for d, v in zip(run_dims, sorted(missing, key=str)[0]))
+            raise InputError(
+                f"present for {len(present)} of the run's {len(expected)} {'/'.join(run_dims)} combinations; "
+                f"missing e.g. {example} (lead times in minutes; files: "
+                f"{', '.join(sorted({m.path for m in messages}))})",
+                field=variable.name,
+            )
+    lead_coords = {dim: _lead_coordinate(dim, lead_values[dim]) for dim in lead_dims}
+    levels = sorted({m.level for m in messages})
+    hdims, hshape = _horizontal(messages[0])
+    if variable.kind in (FULL, HALF):
+        vdims, vcoord = (variable.kind,), {variable.kind: np.asarray(levels, dtype=np.int32)}
+    elif len(levels) > 1:
+        dim, factor, attrs = OTHER_LEVEL_DIMS.get(variable.type_of_level, (variable.type_of_level, 1, {}))
+        vdims = (dim,)
+        vcoord = {dim: xr.Variable(dim, np.asarray(levels) * factor, attrs)}
+    else:
+        vdims, vcoord = (), {}
+    dims = tuple(lead_dims) + vdims + hdims
+    shape = tuple(len(lead_values[d]) for d in lead_dims) + tuple(len(levels) for _ in vdims) + hshape
+    array = np.empty(shape, dtype=np.float32)
+
+    index_of = {dim: {value: i for i, value in enumerate(lead_values[dim])} for dim in lead_dims}
+    level_index = {lev: i for i, lev in enumerate(levels)}
+    axis = {dim: i for i, dim in enumerate(LEAD_DIMS)}
+    seen = {}
+    jobs = []
+    for m in messages:
+        key = _lead_key(m)
+        slot = tuple(index_of[d][key[axis[d]]] for d in lead_dims)
+        if vdims:
+            slot += (level_index[m.level],)
+        if slot in seen:
+            other = seen[slot]
+            raise InputError(
+                f"{m.where()} duplicates {other.where()} of {other.path!r} (level {m.level}, member {m.member}, "
+                f"reference time {m.reference}, lead time {m.step_minutes} min): which one is meant is ambiguous",
+                path=m.path,
+                field=m.name,
+            )
+        seen[slot] = m
+        jobs.append((m, array[slot]))
+    return array, dims, {**lead_coords, **vcoord}, jobs
+
+
+def _attrs(name: str, message: grib.Message) -> dict:
+    info = FIELDS.get(name)
+    attrs = {"GRIB_shortName": message.short_name, "GRIB_typeOfLevel": message.type_of_level}
+    if info is None:
+        attrs["units"] = grib.eccodes.codes_get_string(message.handle, "units")
+        attrs["long_name"] = grib.eccodes.codes_get_string(message.handle, "name")
+    else:
+        attrs.update(units=info.units, long_name=info.long_name)
+        if info.standard_name:
+            attrs["standard_name"] = info.standard_name
+    return attrs
+
+
+def _add_horizontal_coordinates(dataset: xr.Dataset, first: grib.Message, variables) -> None:
+    if first.grid_type == "unstructured_grid":
+        if "CLAT" in dataset and "CLON" in dataset:
+            lat = dataset["CLAT"]
+            lon = dataset["CLON"]
+            if set(lat.dims) != {"cell"}:
+                raise InputError("CLAT must be one field on cells", field="CLAT", path=first.path)
+            dataset.coords["latitude"] = ("cell", lat.values.astype(np.float64), {
+                "units": "degrees_north", "standard_name": "latitude"})
+            dataset.coords["longitude"] = ("cell", lon.values.astype(np.float64), {
+                "units": "degrees_east", "standard_name": "longitude"})
+            for name in COORDINATE_FIELDS:
+                del dataset[name]
+        return
+    mass = next(m for v in variables.values() if v.name not in ("U", "V") for m in v.messages)
+    for name, (dims, values, attrs) in grib.grid_coordinates(mass).items():
+        dataset.coords[name] = (dims, values, attrs)
+    if first.grid_type == "rotated_ll":
+        dataset.coords["rotated_pole"] = ((), 0, grib.rotated_pole_attrs(mass))
+        for name in dataset.data_vars:
+            dataset[name].attrs["grid_mapping"] = "rotated_pole"
+
+
+def _derive_hybrid(dataset: xr.Dataset, variables, wanted, paths) -> xr.Dataset:
+    """Turn the raw fields of an IFS hybrid-level file into P, PS, HHL, HSURF and FIS."""
+    from nwpflow.kernels import hybrid
+
+    want = set(wanted) if wanted is not None else set(HYBRID_DERIVED)
+    want &= set(HYBRID_DERIVED)
+    want -= {name for name in want if name in dataset and name not in HYBRID_SURFACE_FIELDS}
+    if not want:
+        return dataset
+    pv = next((m.pv for v in variables.values() for m in v.messages if m.pv is not None), None)
+    if pv is None:
+        raise InputError("hybrid-level messages carry no A/B coefficients (pv key)", path=", ".join(paths),
+                         field="pv")
+    nhalf = pv.size // 2
+    a, b = pv[:nhalf].astype(np.float64), pv[nhalf:].astype(np.float64)
+    for name in sorted({raw for derived in want for raw in HYBRID_DERIVED[derived]}):
+        if name not in dataset:
+            held = ", ".join(sorted(dataset.data_vars))
+            raise InputError(
+                f"needed to compute {', '.join(sorted(d for d in want if name in HYBRID_DERIVED[d]))} on hybrid "
+                f"levels but not found in {', '.join(repr(p) for p in paths)} (they hold: {held})",
+                field=name,
+            )
+    out = {}
+    if "lnsp" in dataset:
+        ps = np.exp(dataset["lnsp"].astype(np.float64))
+        out["PS"] = ps.astype(np.float32)
+    if "FI" in dataset:
+        fis = dataset["FI"]
+        out["FIS"] = fis
+        out["HSURF"] = xr.apply_ufunc(
+            lambda phi: hybrid.geometric_height(np.ascontiguousarray(phi, dtype=np.float64),
+                                                constants.earth_radius, constants.g).astype(np.float32),
+            fis,
+        )
+    if want & {"P", "HHL"}:
+        nlev = nhalf - 1
+        t = dataset["T"] if "T" in dataset else None
+        if "HHL" in want and t.sizes.get(FULL) != nlev:
+            raise InputError(f"T has {t.sizes.get(FULL)} hybrid levels, the pv key describes {nlev}",
+                             field="T", path=", ".join(paths))
+        p_full, z_half = _hybrid_columns(a, b, dataset, nlev, "HHL" in want)
+        out["P"] = p_full
+        if z_half is not None:
+            out["HHL"] = z_half
+    for name in ("lnsp", "FI"):
+        if name in dataset:
+            dataset = dataset.drop_vars(name)
+    for name, array in out.items():
+        if wanted is not None and name not in wanted:
+            continue
+        info = FIELDS[name]
+        array = array.astype(np.float32)
+        array.attrs = {"units": info.units, "long_name": info.long_name,
+                       "standard_name": info.standard_name, "derived_from": "IFS hybrid levels"}
+        dataset[name] = array
+    return dataset
+
+
+def _hybrid_columns(a, b, dataset, nlev, with_heights):
+    """Full-level pressure and half-level heights for every (member, step) of the run."""
+    from nwpflow.kernels import hybrid
+
+    ps = np.exp(dataset["lnsp"].astype(np.float64))
+    hdims = [d for d in dataset["lnsp"].dims if d in ("cell", "y", "x")]
+    lead = [d for d in ps.dims if d not in hdims]
+    ps_np = ps.transpose(*lead, *hdims).values
+    ncol = int(np.prod([ps.sizes[d] for d in hdims]))
+    lead_shape = ps_np.shape[: len(lead)]
+    p_full = np.empty(lead_shape + (nlev, ncol), np.float32)
+    z_half = np.empty(lead_shape + (nlev + 1, ncol), np.float32) if with_heights else None
+    if with_heights:
+        t = dataset["T"].transpose(*lead, FULL, *hdims).values.reshape(lead_shape + (nlev, ncol))
+        q = dataset["QV"].transpose(*lead, FULL, *hdims).values.reshape(lead_shape + (nlev, ncol))
+        fis = dataset["FI"]
+        fis_lead = [d for d in fis.dims if d not in hdims]
+        fis_np = fis.transpose(*fis_lead, *hdims).values.reshape(-1, ncol)
+    for index in np.ndindex(*lead_shape):
+        ps_col = ps_np[index].reshape(ncol)
+        if with_heights:
+            fis_col = fis_np[0] if fis_np.shape[0] == 1 else fis_np[np.ravel_multi_index(index, lead_shape)]
+            pf, zh = hybrid.hybrid_pressure_and_height(
+                a, b, ps_col, t[index], q[index], fis_col,
+                constants.ifs_Rd, constants.ifs_Rv / constants.ifs_Rd - 1.0, constants.earth_radius, constants.g,
+            )
+            z_half[index] = zh
+        else:
+            pf = hybrid.full_level_pressure(hybrid.half_level_pressure(a, b, ps_col))
+        p_full[index] = pf
+    level = np.arange(1, nlev + 1, dtype=np.int32)
+    dims_full = (*lead, FULL, *hdims)
+    hshape = tuple(ps.sizes[d] for d in hdims)
+    coords = {d: ps[d] for d in lead if d in ps.coords}
+    p_da = xr.DataArray(p_full.reshape(lead_shape + (nlev,) + hshape), dims=dims_full,
+                        coords={**coords, FULL: level})
+    z_da = None
+    if with_heights:
+        z_da = xr.DataArray(z_half.reshape(lead_shape + (nlev + 1,) + hshape), dims=(*lead, HALF, *hdims),
+                            coords={**coords, HALF: np.arange(1, nlev + 2, dtype=np.int32)})
+    return p_da, z_da
+
+
+__all__ = ["open_run"]

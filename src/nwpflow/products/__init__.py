@@ -1,7 +1,9 @@
-"""Placeholder while the registry is written."""
+"""Products: the registry and the xarray wrappers around the kernels.
 
-registry = {}
+Importing this package registers every product.
+"""
 
+from nwpflow.products import stability  # noqa: F401  (registers BRN)
+from nwpflow.products.registry import Option, Product, compute, fields_needed, registry
 
-def compute(name, dataset, **options):
-    raise NotImplementedError
+__all__ = ["Option", "Product", "compute", "fields_needed", "registry"]

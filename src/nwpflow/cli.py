@@ -1,0 +1,101 @@
+"""Command line: ``nwpflow products | compute | sample``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import yaml
+
+from nwpflow.errors import NwpflowError
+
+
+def _products(args: argparse.Namespace) -> None:
+    from nwpflow.products import registry
+
+    rows = [(p.name, p.units, " ".join(p.inputs), p.description) for p in registry.values()]
+    header = ("product", "units", "inputs", "description")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(3)]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3])
+
+
+def _parse_options(items: list[str]) -> dict[str, dict]:
+    options: dict[str, dict] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        product, dot, option = key.partition(".")
+        if not sep or not dot:
+            raise NwpflowError(f"--option {item!r}: write PRODUCT.OPTION=VALUE")
+        options.setdefault(product, {})[option] = yaml.safe_load(value)
+    return options
+
+
+def _compute(args: argparse.Namespace) -> None:
+    from nwpflow.pipeline import compute_products
+
+    written = compute_products(args.products, args.input, output_dir=args.output,
+                               options=_parse_options(args.option), threads=args.threads)
+    for name, path in written.items():
+        print(f"{name}: {path}")
+
+
+def _sample(args: argparse.Namespace) -> None:
+    from nwpflow.io.sample import write_sample
+
+    written = write_sample(args.output, args.preset, members=args.members, lead_times=args.lead_times,
+                           packing=args.packing, bits_per_value=args.bits_per_value, seed=args.seed)
+    print(f"wrote {len(written)} GRIB files to {args.output}")
+
+
+def _integers(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v.strip()]
+
+
+def parser() -> argparse.ArgumentParser:
+    from nwpflow import __version__
+
+    main = argparse.ArgumentParser(prog="nwpflow", description="Post-process NWP model output.")
+    main.add_argument("--version", action="version", version=f"nwpflow {__version__}")
+    main.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    products = commands.add_parser("products", help="list the products with their inputs and units")
+    products.set_defaults(run=_products)
+
+    compute = commands.add_parser("compute", help="compute products from GRIB or NetCDF files")
+    compute.add_argument("products", nargs="+", metavar="PRODUCT")
+    compute.add_argument("--input", "-i", nargs="+", required=True, metavar="FILE",
+                         help="files of the run (data files and the constants file)")
+    compute.add_argument("--output", "-o", required=True, metavar="DIR", help="writes DIR/PRODUCT.nc")
+    compute.add_argument("--option", action="append", default=[], metavar="PRODUCT.OPTION=VALUE")
+    compute.add_argument("--threads", type=int, default=None, help="numba and decoding threads")
+    compute.set_defaults(run=_compute)
+
+    sample = commands.add_parser("sample", help="write a synthetic ICON- or COSMO-like model run as GRIB2")
+    sample.add_argument("--preset", default="small", help="small (default), cosmo-small, icon-ch2, icon-ch1")
+    sample.add_argument("--output", "-o", required=True, metavar="DIR")
+    sample.add_argument("--members", type=_integers, default=None, metavar="0,1,2")
+    sample.add_argument("--lead-times", type=_integers, default=None, metavar="0,1,2", help="hours")
+    sample.add_argument("--packing", default="grid_simple", choices=("grid_simple", "grid_ccsds"))
+    sample.add_argument("--bits-per-value", type=int, default=16)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.set_defaults(run=_sample)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        args.run(args)
+    except NwpflowError as error:
+        print(f"nwpflow: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The product registry: one declarative entry per product (wrf-python's ``_FUNC_MAP`` idea).
+
+A :class:`Product` records what the CLI, the Snakemake rules and the docs need to know: its inputs
+(data-model field names), units, CF standard name, the options it accepts with their defaults and
+allowed values, its formula reference and how it is validated. :func:`compute` is the single entry
+point the CLI, the pipeline and the Python API share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import xarray as xr
+
+from nwpflow.errors import InputError, OptionError, UnknownProductError
+
+
+@dataclass(frozen=True)
+class Option:
+    """An option a product accepts."""
+
+    default: Any
+    description: str
+    choices: tuple | None = None
+
+    def check(self, product: str, name: str, value: Any) -> Any:
+        if self.choices is not None and value not in self.choices:
+            raise OptionError(
+                f"product {product!r}: option {name!r} must be one of {', '.join(map(repr, self.choices))}, "
+                f"not {value!r}"
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class Product:
+    """A post-processing product."""
+
+    name: str
+    description: str
+    units: str
+    inputs: tuple[str, ...]
+    function: Callable[..., xr.DataArray] = field(repr=False)
+    standard_name: str | None = None
+    options: Mapping[str, Option] = field(default_factory=dict)
+    reference: str = ""
+    validation: str = ""
+
+    def resolve_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Return every option of the product, the given ones checked, the others at their default."""
+        unknown = sorted(set(given) - set(self.options))
+        if unknown:
+            accepted = ", ".join(sorted(self.options)) or "none"
+            raise OptionError(f"product {self.name!r} has no option {unknown[0]!r} (accepted: {accepted})")
+        return {name: option.check(self.name, name, given.get(name, option.default))
+                for name, option in self.options.items()}
+
+
+class Registry(Mapping[str, Product]):
+    """Products by name."""
+
+    def __init__(self) -> None:
+        self._products: dict[str, Product] = {}
+
+    def register(self, product: Product) -> Product:
+        if product.name in self._products:
+            raise ValueError(f"product {product.name!r} is registered twice")
+        self._products[product.name] = product
+        return product
+
+    def __getitem__(self, name: str) -> Product:
+        try:
+            return self._products[name]
+        except KeyError:
+            raise UnknownProductError(name, list(self._products)) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._products)
+
+    def __len__(self) -> int:
+        return len(self._products)
+
+
+registry = Registry()
+"""Every product nwpflow knows."""
+
+
+def fields_needed(products: list[str]) -> list[str]:
+    """Input fields of ``products``, each once, in a stable order."""
+    return list(dict.fromkeys(name for product in products for name in registry[product].inputs))
+
+
+def compute(name: str, dataset: xr.Dataset, **options: Any) -> xr.DataArray:
+    """Compute product ``name`` from a model run in the data model (:func:`nwpflow.open_run`).
+
+    Returns a float32 :class:`xarray.DataArray` named ``name`` with units, ``long_name``, CF
+    ``standard_name`` where one exists, and the options it was computed with.
+    """
+    product = registry[name]
+    resolved = product.resolve_options(options)
+    for field_name in product.inputs:
+        if field_name not in dataset.data_vars:
+            sources = dataset.attrs.get("source_files") or ["the dataset"]
+            held = ", ".join(sorted(map(str, dataset.data_vars))) or "nothing"
+            raise InputError(
+                f"product {name!r} needs it, but it is not in {', '.join(map(str, sources))} (found: {held})",
+                field=field_name,
+            )
+    result = product.function(dataset, **resolved).astype("float32")
+    result.name = name
+    attrs = {"units": product.units, "long_name": product.description}
+    if product.standard_name:
+        attrs["standard_name"] = product.standard_name
+    if resolved:
+        attrs["nwpflow_options"] = ", ".join(f"{k}={v!r}" for k, v in resolved.items())
+    for key in ("grid_mapping",):
+        if key in dataset[product.inputs[0]].attrs:
+            attrs[key] = dataset[product.inputs[0]].attrs[key]
+    result.attrs = attrs
+    return result
