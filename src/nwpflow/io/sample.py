@@ -505,6 +505,11 @@ def _blob(lat, lon, c_lat, c_lon, r_lat, r_lon):
     return np.exp(-(((lat - c_lat) / r_lat) ** 2 + ((lon - c_lon) / r_lon) ** 2))
 
 
+def _frontal_zone(lat, lon, hour):
+    """Return the weight [0, 1] of the cloudy, rainy zone ahead of the trough, drifting east 0.15 deg/h."""
+    return _blob(lat, lon, 49.3, 2.0 + 0.15 * hour, 1.2, 2.5)
+
+
 # ----------------------------------------------------------------------------------------------------
 # The model run: columns whose profiles are analytic functions of height
 # ----------------------------------------------------------------------------------------------------
@@ -545,8 +550,9 @@ class _Columns:
         self.z_inversion = np.maximum(2500.0 + 150.0 * (lat - 48.0), z_bl_top + 400.0)
         self.inversion = 3.5 * self.subsided
         # Moisture: relative humidity in the boundary layer and aloft.
-        self.rh_bl = 0.55 + 0.18 * self.unstable + 0.04 * (1.0 + np.sin(0.7 * lon - 1.3 * lat))
+        self.rh_bl = 0.55 + 0.16 * self.unstable + 0.04 * (1.0 + np.sin(0.7 * lon - 1.3 * lat))
         self.rh_aloft = 0.12 + 0.08 * (1.0 + np.cos(0.6 * lon + 0.8 * lat))
+        self.cloudy = 0.9 * _frontal_zone(lat, lon, lead)  # near-saturated troposphere where it rains
         # Winds: a westerly jet of ~45 m/s near 10 km north of the Alps, a weaker meridional wave, and a
         # boundary-layer wind from 0.3 to 7.5 m/s whose calm zones give 10 m winds below 1 m/s.
         self.u_bg = 5.0 + 2.0 * np.cos(0.4 * lon)
@@ -592,7 +598,7 @@ class _Columns:
         # Steeper lapse rate (up to +1.6 K/km) in the 4 km above the boundary layer where it is unstable,
         # compensated in the 4 km above that, so that the tropopause keeps its temperature.
         above = np.clip((h - self.h_bl) / 4000.0, 0.0, 2.0)
-        t -= self.unstable * 3.0 * 0.5 * (1.0 - np.cos(np.pi * above))
+        t -= self.unstable * 2.5 * 0.5 * (1.0 - np.cos(np.pi * above))
         # Elsewhere warm, subsiding air in the middle troposphere stabilises the column.
         t += 3.0 * (1.0 - self.unstable) * np.exp(-(((z - 5000.0) / 2500.0) ** 2))
         # Elevated (subsidence) inversion: a few K over ~200 m, decaying above.
@@ -616,6 +622,7 @@ class _Columns:
         above = _softplus(h - self.h_bl, 100.0)
         in_bl = _sigmoid((self.h_bl - h) / 100.0)
         rh = in_bl * self.rh_bl + (1.0 - in_bl) * (self.rh_aloft + (0.55 - self.rh_aloft) * np.exp(-above / 2000.0))
+        rh += (_RH_MAX - rh) * self.cloudy
         rh *= 1.0 - 0.5 * self.subsided * _sigmoid((z - self.z_inversion) / 50.0)  # dry above the inversion
         rh *= 1.0 - 0.85 * _sigmoid((z - self.z_tropopause) / 500.0)  # dry stratosphere
         phase = np.pi * z / 8000.0
@@ -668,6 +675,9 @@ class _Columns:
         return {"T_2M": t2, "TD_2M": td2, "U_10M": u10, "V_10M": v10, "VMAX_10M": gust}
 
 
+_TOT_PREC_STEP = 2.0**-7  # kg m-2: resolution of TOT_PREC
+
+
 def _precipitation_rate(points: _Points, member: int, hour: int, seed: int) -> np.ndarray:
     """Return the precipitation [kg m-2] that falls in hour ``hour``..``hour``+1 of the run.
 
@@ -684,7 +694,7 @@ def _precipitation_rate(points: _Points, member: int, hour: int, seed: int) -> n
                   * np.maximum(cells - 0.8, 0.0) ** 1.5)
     front = _smooth_random(lat, lon, _rng(seed, member, hour, _SMOOTH_RANDOM_STREAMS["front"]),
                            nmodes=8, wavelengths=(100.0, 400.0), bounded=False)
-    frontal = 0.8 * _blob(lat, lon, 49.3, 2.0 + 0.15 * hour, 1.2, 2.5) * np.maximum(front - 0.3, 0.0)
+    frontal = 0.8 * _frontal_zone(lat, lon, hour + 0.5) * np.maximum(front - 0.3, 0.0)
     rate = convective + frontal
     return np.where(rate < 0.01, 0.0, rate)
 
@@ -693,9 +703,11 @@ def _total_precipitation(points: _Points, member: int, lead_times: Sequence[int]
                          bits_per_value: int) -> dict[int, np.ndarray]:
     """Return TOT_PREC [kg m-2] accumulated from the start to each lead time.
 
-    The totals are rounded down to a power-of-two step that the packing of the largest one represents
-    exactly, so the decoded totals never decrease with lead time (a packing of each field to its own
-    range could otherwise round a later, larger total below an earlier one).
+    The totals are rounded down to multiples of a power-of-two step that the packing represents
+    exactly, so that the decoded totals never decrease with lead time (packing each field to its own
+    range could otherwise round a later, larger total below an earlier one). The step is 2**-7 kg m-2
+    (exact with 16 bits up to 512 kg m-2), so the totals do not depend on which lead times are written;
+    only where fewer bits or huge totals need it is it coarser, then chosen for the largest total.
     """
     total = np.zeros(points.lat.shape)
     totals = {}
@@ -704,10 +716,8 @@ def _total_precipitation(points: _Points, member: int, lead_times: Sequence[int]
             totals[hour] = total.copy()
         total += _precipitation_rate(points, member, hour, seed)
     largest = max(float(t.max()) for t in totals.values())
-    if largest > 0.0:
-        step = 2.0 ** np.ceil(np.log2(largest / (2.0**bits_per_value - 1)))
-        totals = {lead: np.floor(t / step) * step for lead, t in totals.items()}
-    return totals
+    step = max(_TOT_PREC_STEP, 2.0 ** np.ceil(np.log2(max(largest, 1e-300) / (2.0**bits_per_value - 1))))
+    return {lead: np.floor(t / step) * step for lead, t in totals.items()}
 
 
 # ----------------------------------------------------------------------------------------------------
