@@ -428,15 +428,12 @@ def estimate_mem_mb(
 def domain_size(config: Mapping) -> tuple[int, int]:
     """Return the domain's ``(cells, levels)`` used for memory estimates.
 
-    With ``sample.activate`` the sample preset's grid is used where the preset states it;
-    otherwise ``domain.cells`` and ``domain.levels``.
+    With ``sample.activate`` the sample preset's grid (``grid.npoints``, ``nlev``); otherwise
+    ``domain.cells`` and ``domain.levels``.
     """
     if is_activated(config, "sample"):
         preset = _preset(config["sample"]["preset"])
-        cells = _get(preset, "cells", "n_cells", "ncells")
-        levels = _get(preset, "levels", "n_levels", "nlevels")
-        if cells is not None and levels is not None:
-            return int(cells), int(levels)
+        return int(preset.grid.npoints), int(preset.nlev)
     return int(config["domain"]["cells"]), int(config["domain"]["levels"])
 
 
@@ -528,8 +525,8 @@ def coerce_config(config: dict, schema: Mapping) -> dict:
 
 
 def check_config(config: Mapping) -> None:
-    """Check what the JSON schema cannot: product names against the registry, the sample preset,
-    members and lead times against that preset, and the file-name pattern.
+    """Check what the JSON schema cannot: product names against the registry, the sample preset
+    against ``nwpflow.io.sample.PRESETS`` and, for a real run, the file-name pattern.
 
     Raises
     ------
@@ -541,42 +538,18 @@ def check_config(config: Mapping) -> None:
         if product not in known:
             raise ConfigError("products", f"unknown product {product!r}; allowed values: {', '.join(known)}")
     if is_activated(config, "sample"):
-        from nwpflow.io.sample import PRESETS
-
-        name = config["sample"]["preset"]
-        if name not in PRESETS:
-            raise ConfigError("sample.preset", f"unknown preset {name!r}; allowed values: {', '.join(PRESETS)}")
-        preset = PRESETS[name]
-        for key, attr in (("members", "members"), ("lead_times", "lead_times")):
-            available = _get(preset, attr)
-            if available is None:
-                continue
-            missing = [v for v in config[key] if v not in available]
-            if missing:
-                raise ConfigError(
-                    key,
-                    f"{missing!r} not in sample preset {name!r}; allowed values: "
-                    f"{', '.join(str(v) for v in available)}",
-                )
+        _preset(config["sample"]["preset"])
     else:
         input_file_name(config["run"]["pattern"], config["members"][0], config["lead_times"][0])
 
 
 def _preset(name: str):
+    """Return the sample preset ``name`` (imports ``nwpflow.io.sample``)."""
     from nwpflow.io.sample import PRESETS
 
     if name not in PRESETS:
         raise ConfigError("sample.preset", f"unknown preset {name!r}; allowed values: {', '.join(PRESETS)}")
     return PRESETS[name]
-
-
-def _get(obj, *names):
-    for name in names:
-        if isinstance(obj, Mapping) and name in obj:
-            return obj[name]
-        if hasattr(obj, name):
-            return getattr(obj, name)
-    return None
 
 
 # --- the jobs --------------------------------------------------------------------------------------
@@ -650,7 +623,7 @@ def run_product_job(
     threads : int
         numba threads.
     options : Mapping, optional
-        Product options, passed on to :func:`nwpflow.pipeline.compute_products`.
+        Options of the product, ``{option: value}`` (see ``nwpflow.products.registry``).
 
     Returns
     -------
@@ -667,7 +640,7 @@ def run_product_job(
         [product],
         [str(p) for p in inputs],
         outputs={product: str(output)},
-        options=dict(options) if options else None,
+        options={product: dict(options)} if options else None,
         threads=threads,
     )
     logger.info("wrote %s in %.1f s", written[product], time.perf_counter() - start)

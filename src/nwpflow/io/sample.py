@@ -505,9 +505,33 @@ def _blob(lat, lon, c_lat, c_lon, r_lat, r_lon):
     return np.exp(-(((lat - c_lat) / r_lat) ** 2 + ((lon - c_lon) / r_lon) ** 2))
 
 
-def _frontal_zone(lat, lon, hour):
+def _frontal_zone(lat, lon, hours):
     """Return the weight [0, 1] of the cloudy, rainy zone ahead of the trough, drifting east 0.15 deg/h."""
-    return _blob(lat, lon, 49.3, 2.0 + 0.15 * hour, 1.2, 2.5)
+    return _blob(lat, lon, 49.3, 2.0 + 0.15 * hours, 1.2, 2.5)
+
+
+def _unstable_region(lat, lon):
+    """Return the weight [0, 1] of the warm, moist, conditionally unstable air (Po plain, southern Alps)."""
+    return _blob(lat, lon, 45.7, 9.2, 1.4, 3.0)
+
+
+def _member_field(lat, lon, seed, member, stream, **kwargs):
+    """Return a unit-variance smooth random field: the control's (member 0), and for other members a
+    mix of it (75 % of the variance) with the member's own, so that members' weather is related."""
+    field = _smooth_random(lat, lon, _rng(seed, 0, _SMOOTH_RANDOM_STREAMS[stream]), bounded=False, **kwargs)
+    if member == 0:
+        return field
+    own = _smooth_random(lat, lon, _rng(seed, member, _SMOOTH_RANDOM_STREAMS[stream]), bounded=False, **kwargs)
+    return np.sqrt(0.75) * field + 0.5 * own
+
+
+def _convective_cells(lat, lon, seed, member, hours):
+    """Return the convective cells' intensity [0, ~2.5] at ``hours`` after the start: where a smooth
+    random field of unit variance (scales 40-200 km, evolving over 6-24 h) exceeds 0.8, in the
+    unstable region; 0 elsewhere."""
+    field = _member_field(lat, lon, seed, member, "cells", nmodes=16, wavelengths=(40.0, 200.0), hours=hours,
+                          periods=(6.0, 24.0))
+    return _unstable_region(lat, lon) * np.maximum(field - 0.8, 0.0)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -536,7 +560,7 @@ class _Columns:
         self.day = np.where(hsurf > 0.0, self.day, 0.5 + 0.1 * (self.day - 0.5))
         # Regions: warm, moist, conditionally unstable air over the Po plain and southern Alps; subsidence
         # with an elevated inversion over north-eastern France and the Rhine.
-        self.unstable = _blob(lat, lon, 45.7, 9.2, 1.4, 3.0)
+        self.unstable = _unstable_region(lat, lon)
         self.subsided = _blob(lat, lon, 48.6, 4.6, 1.5, 3.5)
         # Free troposphere: standard lapse rate from a sea-level temperature that falls northward.
         self.t_sea = 297.5 - 0.8 * (lat - 46.5) + 0.8 * np.sin(0.5 * lon) * np.cos(0.9 * lat)
@@ -552,7 +576,9 @@ class _Columns:
         # Moisture: relative humidity in the boundary layer and aloft.
         self.rh_bl = 0.55 + 0.16 * self.unstable + 0.04 * (1.0 + np.sin(0.7 * lon - 1.3 * lat))
         self.rh_aloft = 0.12 + 0.08 * (1.0 + np.cos(0.6 * lon + 0.8 * lat))
-        self.cloudy = 0.9 * _frontal_zone(lat, lon, lead)  # near-saturated troposphere where it rains
+        # Near-saturated troposphere where it rains: the frontal zone and the convective cells.
+        cells = _convective_cells(lat, lon, seed, member, lead)
+        self.cloudy = np.maximum(0.9 * _frontal_zone(lat, lon, lead), np.minimum(2.0 * cells, 0.9))
         # Winds: a westerly jet of ~45 m/s near 10 km north of the Alps, a weaker meridional wave, and a
         # boundary-layer wind from 0.3 to 7.5 m/s whose calm zones give 10 m winds below 1 m/s.
         self.u_bg = 5.0 + 2.0 * np.cos(0.4 * lon)
@@ -574,9 +600,7 @@ class _Columns:
             self.pt, self.pq, self.pu, self.pv = (pair(s) for s in ("t", "q", "u", "v"))
         # Vertical wind: terrain-following lifting of the low-level flow, and convective cells.
         self.w_orographic = self.u_bl * surface.dhdx + self.v_bl * surface.dhdy
-        cells = _smooth_random(lat, lon, _rng(seed, member, lead, _SMOOTH_RANDOM_STREAMS["cells"]),
-                               nmodes=16, wavelengths=(40.0, 200.0), bounded=False)
-        self.w_convective = 0.25 * self.unstable * np.clip(cells, -2.0, 4.0)  # updraughts in the rain cells
+        self.w_convective = 0.8 * cells  # updraughts in the rain cells
         # Surface pressure: a synoptic pattern (a trough to the north-west, drifting east) reduced to the
         # terrain through the free-troposphere temperature below it.
         p_sea = (101_300.0 - 900.0 * _blob(lat, lon, 50.5, -1.0 + 0.15 * lead, 3.0, 6.0)
@@ -604,13 +628,14 @@ class _Columns:
         # Elevated (subsidence) inversion: a few K over ~200 m, decaying above.
         dz = z - self.z_inversion
         t += self.inversion * _sigmoid(dz / 50.0) * np.exp(-_softplus(dz, 50.0) / 1200.0)
+        # The boundary layer's daily cycle: well mixed (dry adiabatic) by day, a residual layer over a
+        # surface inversion by night. The air's moisture follows neither it nor the members' temperature
+        # perturbation, so the relative humidity falls in the afternoon heat and rises in the night's cold.
+        mixed = (_GAMMA_DRY - _GAMMA) * _softplus(self.h_bl - h, 80.0)
+        t_moisture = t + 0.6 * mixed
         phase = np.pi * z / 8000.0
         t += self.pt[0] * np.cos(phase) + self.pt[1] * np.sin(phase)  # |T'| < 1 K
-        # The boundary layer's daily cycle: well mixed (dry adiabatic) by day, a residual layer over a
-        # surface inversion by night. The air's moisture does not follow it, so the relative humidity
-        # falls in the afternoon heat and rises in the night's cold.
-        t_moisture = t + 0.6 * (_GAMMA_DRY - _GAMMA) * _softplus(self.h_bl - h, 80.0)
-        t += self.mixing * (_GAMMA_DRY - _GAMMA) * _softplus(self.h_bl - h, 80.0)
+        t += self.mixing * mixed
         t += 1.0 * self.day * np.exp(-h / 40.0)  # superadiabatic surface layer by day
         t -= self.night_inversion * np.exp(-h / 120.0)  # nocturnal surface inversion
         e = np.minimum(self.relative_humidity(z) * _esat(t_moisture), _RH_MAX * _esat(t))
@@ -622,7 +647,8 @@ class _Columns:
         above = _softplus(h - self.h_bl, 100.0)
         in_bl = _sigmoid((self.h_bl - h) / 100.0)
         rh = in_bl * self.rh_bl + (1.0 - in_bl) * (self.rh_aloft + (0.55 - self.rh_aloft) * np.exp(-above / 2000.0))
-        rh += (_RH_MAX - rh) * self.cloudy
+        # Clouds from the boundary layer's top to 1 km below the tropopause.
+        rh += (_RH_MAX - rh) * self.cloudy * (1.0 - in_bl) * _sigmoid((self.z_tropopause - 1000.0 - z) / 300.0)
         rh *= 1.0 - 0.5 * self.subsided * _sigmoid((z - self.z_inversion) / 50.0)  # dry above the inversion
         rh *= 1.0 - 0.85 * _sigmoid((z - self.z_tropopause) / 500.0)  # dry stratosphere
         phase = np.pi * z / 8000.0
@@ -687,13 +713,9 @@ def _precipitation_rate(points: _Points, member: int, hour: int, seed: int) -> n
     lat, lon = points.lat, points.lon
     local_hour = hour + 0.5 + lon / 15.0
     day = 0.5 * (1.0 + np.cos(2 * np.pi * (local_hour - 15.5) / 24.0))
-    cells = _smooth_random(lat, lon, _rng(seed, member, hour, _SMOOTH_RANDOM_STREAMS["cells"]),
-                           nmodes=16, wavelengths=(40.0, 200.0), bounded=False)
-    # Cells where the (unit-variance) field exceeds 0.8: up to ~10 mm/h.
-    convective = (3.5 * _blob(lat, lon, 45.9, 9.0, 1.3, 3.2) * (0.4 + 0.6 * day)
-                  * np.maximum(cells - 0.8, 0.0) ** 1.5)
-    front = _smooth_random(lat, lon, _rng(seed, member, hour, _SMOOTH_RANDOM_STREAMS["front"]),
-                           nmodes=8, wavelengths=(100.0, 400.0), bounded=False)
+    convective = 3.5 * (0.4 + 0.6 * day) * _convective_cells(lat, lon, seed, member, hour + 0.5) ** 1.5
+    front = _member_field(lat, lon, seed, member, "front", nmodes=8, wavelengths=(100.0, 400.0), hours=hour + 0.5,
+                          periods=(6.0, 24.0))
     frontal = 0.8 * _frontal_zone(lat, lon, hour + 0.5) * np.maximum(front - 0.3, 0.0)
     rate = convective + frontal
     return np.where(rate < 0.01, 0.0, rate)
