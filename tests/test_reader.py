@@ -203,3 +203,18 @@ def test_cosmo_sample_rotated_grid_and_staggering(cosmo_sample):
     centre = ds.isel(y=ds.sizes["y"] // 2, x=ds.sizes["x"] // 2)
     assert 45.0 < float(centre["latitude"]) < 48.5 and 5.0 < float(centre["longitude"]) < 12.0
     assert float(ds["rlat"][1] - ds["rlat"][0]) > 0 and float(ds["rlon"][1] - ds["rlon"][0]) > 0
+
+
+def test_reading_grib_keeps_a_redirected_stderr(tmp_path):
+    """Reading GRIB must not truncate the file standard error is redirected to (the COSMO definitions'
+    version check used to open /dev/stderr for writing: see nwpflow/io/eccodes_env.py)."""
+    import subprocess
+    import sys
+
+    path = shared("icon/icon_ch1_pres_generalVerticalLayer_6pts.grib2")
+    script = ("import sys; print('before', file=sys.stderr, flush=True); import nwpflow; "
+              f"nwpflow.open_run({str(path)!r}); print('after', file=sys.stderr, flush=True)")
+    err = tmp_path / "err.txt"
+    with open(err, "w") as f:
+        subprocess.run([sys.executable, "-c", script], stderr=f, check=True, timeout=120)
+    assert err.read_text() == "before\nafter\n"

@@ -83,10 +83,15 @@ def stack(messages, name):
     return np.array([m["values"] for m in selected])
 
 
-def column_fields(run_dir, member, lead):
-    """Return model-level and surface fields of one member and lead, plus HHL and HSURF."""
-    messages = read_messages(run_dir / f"{member:03d}" / f"lfff{lead // 24:02d}{lead % 24:02d}0000")
-    constants = read_messages(run_dir / "lfff00000000c")
+def member_file(run_dir, member, lead):
+    return run_dir / f"{member:03d}" / f"lfff{lead // 24:02d}{lead % 24:02d}0000"
+
+
+def column_fields(read, run_dir, member, lead):
+    """Return model-level and surface fields of one member and lead, plus HHL, HSURF and full-level
+    heights Z; ``read`` reads a GRIB file's messages."""
+    messages = read(member_file(run_dir, member, lead))
+    constants = read(run_dir / "lfff00000000c")
     fields = {name: stack(messages, name) for name in (*MODEL_LEVEL, "W", *SURFACE)}
     fields.update(HHL=stack(constants, "HHL"), HSURF=stack(constants, "HSURF")[0])
     fields["Z"] = 0.5 * (fields["HHL"][:-1] + fields["HHL"][1:])  # full-level heights
@@ -115,6 +120,19 @@ def tiny_cosmo() -> SamplePreset:
 
 
 @pytest.fixture(scope="module")
+def grib():
+    """Return a reader that decodes each GRIB file once per module (the fixtures' files never change)."""
+    cache = {}
+
+    def read(path):
+        if str(path) not in cache:
+            cache[str(path)] = read_messages(path)
+        return cache[str(path)]
+
+    return read
+
+
+@pytest.fixture(scope="module")
 def icon_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("icon")
     paths = write_sample(out, tiny_icon(), members=MEMBERS, lead_times=LEADS)
@@ -137,9 +155,9 @@ def cosmo_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def icon_fields(icon_run):
+def icon_fields(icon_run, grib):
     out, _ = icon_run
-    return {(member, lead): column_fields(out, member, lead) for member in MEMBERS for lead in LEADS}
+    return {(member, lead): column_fields(grib, out, member, lead) for member in MEMBERS for lead in LEADS}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -165,6 +183,8 @@ def test_presets_sizes():
     ({"members": [0, 0]}, "duplicates"),
     ({"members": [-1]}, "members"),
     ({"lead_times": []}, "at least one"),
+    ({"members": [255]}, "at most 254"),
+    ({"seed": -1}, "seed"),
 ])
 def test_invalid_arguments(tmp_path, kwargs, match):
     """A wrong argument raises ValueError naming what is valid, before anything is written."""
@@ -204,10 +224,10 @@ def test_lead_time_file_names(tmp_path):
     assert (tot_prec["startStep"], tot_prec["endStep"]) == (0, 33)
 
 
-def test_constants_file(icon_run):
+def test_constants_file(icon_run, grib):
     """HHL on half levels 1..81, HSURF, CLAT, CLON: member-independent (deterministic template)."""
     out, _ = icon_run
-    messages = read_messages(out / "lfff00000000c")
+    messages = grib(out / "lfff00000000c")
     assert [m["shortName"] for m in messages] == ["HHL"] * (NLEV + 1) + ["HSURF", "CLAT", "CLON"]
     assert [m["level"] for m in messages[:NLEV + 1]] == list(range(1, NLEV + 2))
     assert {m["typeOfLevel"] for m in messages[:NLEV + 1]} == {"generalVertical"}
@@ -222,10 +242,10 @@ def test_constants_file(icon_run):
     assert 0.0 - 1e-4 <= clon.min() < 0.2 and 16.8 < clon.max() <= 17.0 + 1e-4
 
 
-def test_member_file_messages(icon_run):
+def test_member_file_messages(icon_run, grib):
     """Each member file holds P, T, QV, U, V on levels 1..80, W on 1..81 and the surface fields."""
     out, _ = icon_run
-    messages = read_messages(out / "001" / "lfff00030000")
+    messages = grib(out / "001" / "lfff00030000")
     names = [m["shortName"] for m in messages]
     assert names == [n for n in MODEL_LEVEL for _ in range(NLEV)] + ["W"] * (NLEV + 1) + list(SURFACE)
     for m in messages:
@@ -243,12 +263,12 @@ def test_member_file_messages(icon_run):
                       "VMAX_10M": ("heightAboveGround", 10), "TOT_PREC": ("surface", 0)}
 
 
-def test_ensemble_and_time_keys(icon_run):
+def test_ensemble_and_time_keys(icon_run, grib):
     """Ensemble templates with perturbationNumber = member; steps in hours; statistics as documented."""
     out, _ = icon_run
     for member in MEMBERS:
         for lead in LEADS:
-            for m in read_messages(out / f"{member:03d}" / f"lfff00{lead:02d}0000"):
+            for m in grib(member_file(out, member, lead)):
                 assert (m["perturbationNumber"], m["numberOfForecastsInEnsemble"]) == (member, len(MEMBERS))
                 assert m["typeOfEnsembleForecast"] == 192
                 assert (m["centre"], m["dataDate"], m["dataTime"]) == ("lssw", 20260715, 0)
@@ -264,12 +284,12 @@ def test_ensemble_and_time_keys(icon_run):
                     assert m["startStep"] == lead
 
 
-def test_icon_grid_keys(icon_run):
+def test_icon_grid_keys(icon_run, grib):
     """Unstructured grid (template 101) with one fixed uuidOfHGrid in every message."""
     out, paths = icon_run
     uuids = set()
     for path in (paths[0], paths[-1]):
-        for m in read_messages(path):
+        for m in grib(path):
             assert (m["gridType"], m["numberOfDataPoints"], m["numberOfGridInReference"]) == \
                 ("unstructured_grid", NCELLS, 1)
             assert m["packingType"] == "grid_simple"
@@ -279,7 +299,7 @@ def test_icon_grid_keys(icon_run):
     assert len(uuids) == 1 and re.fullmatch("[0-9a-f]{32}", uuids.pop())
 
 
-def test_opens_with_cfgrib(icon_run):
+def test_opens_with_cfgrib(icon_run, grib):
     """cfgrib reads the model-level fields: proof that the files are ordinary GRIB2."""
     xr = pytest.importorskip("xarray")
     out, _ = icon_run
@@ -289,7 +309,7 @@ def test_opens_with_cfgrib(icon_run):
     assert set(MODEL_LEVEL) <= set(ds.data_vars)
     assert ds["T"].shape == (NLEV, NCELLS)
     assert int(ds["number"]) == 1 and ds["step"].values == np.timedelta64(1, "h")
-    t = stack(read_messages(path), "T")
+    t = stack(grib(path), "T")
     np.testing.assert_array_equal(ds["T"].values, t.astype(np.float32))
 
 
@@ -306,7 +326,7 @@ def test_hhl_terrain_following(icon_fields):
     hhl, hsurf = f["HHL"], f["HSURF"]
     np.testing.assert_array_equal(hhl[-1], hsurf)
     assert np.all(np.diff(hhl, axis=0) < 0)
-    np.testing.assert_allclose(hhl[0], 22_000.0, atol=0.2)  # 16-bit packing of a constant: exact to ~0.2 m
+    np.testing.assert_array_equal(hhl[0], 22_000.0)  # a constant field: its float32 reference value, exact
     lowest = hhl[-2] - hhl[-1]
     assert 15.0 < lowest.min() and lowest.max() < 25.0
     assert 300.0 < hhl[0].max() - hhl[1].min()  # thick layers aloft
@@ -329,7 +349,7 @@ def test_pressure_increases_downward(icon_fields):
         assert 2_000.0 < f["P"][0].min() and f["P"][-1].max() < 105_000.0
 
 
-def test_hydrostatic_balance(icon_run, icon_fields):
+def test_hydrostatic_balance(icon_run, icon_fields, grib):
     """Between adjacent full levels, d ln p / dz = -g / (Rd Tv) with Tv the layer mean (and from PS at
     HSURF to the lowest level with that level's Tv).
 
@@ -341,10 +361,10 @@ def test_hydrostatic_balance(icon_run, icon_fields):
     packing errors (~0.002 K, ~1e-7) are negligible.
     """
     out, _ = icon_run
-    constants = read_messages(out / "lfff00000000c")
+    constants = grib(out / "lfff00000000c")
     dz_error = 2.0 * max(packing_error(constants, "HHL"), packing_error(constants, "HSURF"))
     for (member, lead), f in icon_fields.items():
-        messages = read_messages(out / f"{member:03d}" / f"lfff00{lead:02d}0000")
+        messages = grib(member_file(out, member, lead))
         dp = max(packing_error(messages, "P"), packing_error(messages, "PS"))
         tv = f["T"] * (1.0 + rv_rd_minus_1 * f["QV"])
         p = np.vstack([f["P"], f["PS"][None]])
@@ -362,9 +382,10 @@ def test_hydrostatic_balance(icon_run, icon_fields):
 # ------------------------------------------------------------------------------------------------
 
 def test_humidity_bounds(icon_fields):
-    """0 <= QV, RH <= 100 % everywhere, and RH is 60-90 % in the boundary layer, 10-30 % aloft.
+    """0 <= QV and RH <= 100 % everywhere; median RH 55-90 % 100-800 m above ground, 8-35 % at 6-9 km.
 
-    RH from Tetens over water; the generator caps its target RH at 95 %, so no tolerance is needed.
+    RH from Tetens over water, as COSMO defines it. The generator caps its target RH at 95 % and
+    converts it with a pressure within 1 % of P, so RH stays below 96 %: no tolerance is needed.
     """
     for f in icon_fields.values():
         rh = vapour_pressure(f["QV"], f["P"]) / esat(f["T"])
@@ -378,9 +399,12 @@ def test_humidity_bounds(icon_fields):
 
 
 def test_screen_level_consistency(icon_fields):
-    """TD_2M <= T_2M, T_2M close to the lowest level, VMAX_10M >= the 10 m wind speed.
+    """TD_2M <= T_2M, T_2M close to the lowest level, VMAX_10M >= the 10 m wind speed, and the 10 m
+    wind weaker than at level 76 (~90 m up).
 
-    T_2M and the lowest level (~10 m up) differ by the near-ground gradient: < 3 K, also at night.
+    Tolerances: T_2M and the lowest level (~10 m up) differ by the near-ground gradient, < 3 K even
+    in the nocturnal inversion; the member perturbations may turn the 10 m and 90 m winds differently,
+    by < 1 m/s.
     """
     for f in icon_fields.values():
         assert np.all(f["TD_2M"] <= f["T_2M"])
@@ -407,7 +431,7 @@ def test_standard_atmosphere_temperature(icon_fields):
 def test_diurnal_boundary_layer(icon_fields, afternoon_run):
     """A surface inversion at 00 UTC, a well-mixed (near dry adiabatic) boundary layer at 14 UTC."""
     night = icon_fields[(0, 0)]
-    day = column_fields(afternoon_run, 0, 14)
+    day = column_fields(read_messages, afternoon_run, 0, 14)
 
     def lapse_rate(f, low, high):
         height = f["Z"] - f["HSURF"]
@@ -435,15 +459,17 @@ def test_elevated_inversion(icon_fields):
 
 
 def moist_adiabatic_lapse_rate(t, p):
-    """Pseudo-adiabatic lapse rate [K m-1] (AMS Glossary, saturated adiabatic lapse rate)."""
+    """Saturation-adiabatic lapse rate [K m-1] (AMS Glossary of Meteorology, "saturation-adiabatic
+    lapse rate"), with the mixing ratio at saturation over water."""
     rs = EPS * esat(t) / (p - esat(t))
     return g * (1.0 + LV * rs / (Rd * t)) / (cpd + LV**2 * rs * EPS / (Rd * t**2))
 
 
 def test_conditional_instability(icon_fields):
-    """Somewhere the lapse rate 1-3 km above the boundary layer exceeds the moist adiabatic one by
-    more than 1 K/km, yet nowhere aloft does it exceed the dry adiabatic one (9.76 K/km) by more than
-    0.5 K/km (the smooth corners and the +-1 K perturbations may steepen it that much)."""
+    """Somewhere the lapse rate 2.5-4.5 km above ground (above the 1-1.8 km boundary layer) exceeds
+    the moist adiabatic one by more than 1 K/km, yet nowhere above 2.5 km does any layer's exceed the
+    dry adiabatic one (g/cpd = 9.76 K/km) by more than 0.5 K/km: the member perturbations (+-1 K over
+    8 km, < 0.4 K/km) may steepen it that much, no more."""
     for f in icon_fields.values():
         t, p, z = f["T"], f["P"], f["Z"]
         height = z - f["HSURF"]
@@ -460,39 +486,38 @@ def test_conditional_instability(icon_fields):
 
 
 def most_unstable_cape(f, depth=3000.0):
-    """Return the CAPE [J kg-1] of the most unstable parcel from the lowest ``depth`` m of each column.
+    """Return the CAPE [J kg-1] of the most unstable parcel (highest theta_e in the lowest ``depth`` m).
 
-    A parcel keeps its potential temperature until saturated, then its equivalent potential temperature
-    theta_e = theta exp(Lv q / (cpd T)) (the simple form, [Stull2017]_ eq. 4.5); buoyancy from virtual
-    temperatures. Accurate to ~10-20 % against a full pseudo-adiabatic ascent: enough for a range check.
+    The parcel keeps its potential temperature until saturated, then its equivalent potential
+    temperature in the common approximation theta_e = theta exp(Lv q / (cpd T)) (AMS Glossary of
+    Meteorology, "equivalent potential temperature", with T the parcel's start temperature instead of
+    its condensation level's); buoyancy from virtual temperatures, summed over every level above the
+    parcel's start where it is positive. Accurate to ~10-20 % against a full pseudo-adiabatic ascent:
+    enough for a range check.
     """
     t, qv, p, z = f["T"], f["QV"], f["P"], f["Z"]
-    thickness = f["HHL"][:-1] - f["HHL"][1:]
+    cols = np.arange(t.shape[1])
+    theta = t * (p0 / p) ** kappa
+    theta_e = theta * np.exp(LV * qv / (cpd * t))
+    start = np.argmax(np.where(z - f["HSURF"] <= depth, theta_e, 0.0), axis=0)
+    theta, theta_e, q = theta[start, cols], theta_e[start, cols], qv[start, cols]
+    t_dry = theta * (p / p0) ** kappa
+    # Saturated temperature with the parcel's theta_e at every level: bisection between 150 and 350 K.
+    lo, hi = np.full_like(t, 150.0), np.full_like(t, 350.0)
+    for _ in range(24):
+        mid = 0.5 * (lo + hi)
+        qs = EPS * esat(mid) / (p - (1.0 - EPS) * esat(mid))
+        too_warm = mid * (p0 / p) ** kappa * np.exp(LV * qs / (cpd * mid)) > theta_e
+        hi = np.where(too_warm, mid, hi)
+        lo = np.where(too_warm, lo, mid)
+    t_parcel = np.maximum(t_dry, lo)
+    qs = EPS * esat(t_parcel) / (p - (1.0 - EPS) * esat(t_parcel))
+    tv_parcel = t_parcel * (1.0 + rv_rd_minus_1 * np.minimum(q, qs))
     tv_env = t * (1.0 + rv_rd_minus_1 * qv)
-    height = z - f["HSURF"]
-    best = np.zeros(t.shape[1])
-    for start in range(t.shape[0] - 1, 0, -1):
-        if np.all(height[start] > depth):
-            break
-        theta = t[start] * (p0 / p[start]) ** kappa
-        theta_e = theta * np.exp(LV * qv[start] / (cpd * t[start]))
-        cape = np.zeros(t.shape[1])
-        for k in range(start - 1, -1, -1):
-            t_dry = theta * (p[k] / p0) ** kappa
-            # Saturated temperature with the parcel's theta_e: bisection between 150 and 350 K.
-            lo, hi = np.full_like(t_dry, 150.0), np.full_like(t_dry, 350.0)
-            for _ in range(30):
-                mid = 0.5 * (lo + hi)
-                qs = EPS * esat(mid) / (p[k] - (1.0 - EPS) * esat(mid))
-                too_warm = mid * (p0 / p[k]) ** kappa * np.exp(LV * qs / (cpd * mid)) > theta_e
-                hi = np.where(too_warm, mid, hi)
-                lo = np.where(too_warm, lo, mid)
-            t_parcel = np.maximum(t_dry, lo)
-            qs = EPS * esat(t_parcel) / (p[k] - (1.0 - EPS) * esat(t_parcel))
-            tv_parcel = t_parcel * (1.0 + rv_rd_minus_1 * np.minimum(qv[start], qs))
-            cape += np.maximum(g * (tv_parcel - tv_env[k]) / tv_env[k] * thickness[k], 0.0)
-        best = np.where(height[start] <= depth, np.maximum(best, cape), best)
-    return best
+    thickness = f["HHL"][:-1] - f["HHL"][1:]
+    buoyancy = g * (tv_parcel - tv_env) / tv_env * thickness
+    above_start = np.arange(t.shape[0])[:, None] < start[None, :]
+    return np.sum(np.where(above_start, np.maximum(buoyancy, 0.0), 0.0), axis=0)
 
 
 def test_cape_in_part_of_the_domain(icon_fields):
@@ -534,9 +559,10 @@ def test_weak_low_level_wind_and_small_w(icon_fields):
 
 
 def test_member_perturbations(icon_fields):
-    """Member 1 differs from the control by at most 1 K in T, 2 m/s in wind (plus packing errors of
-    ~0.002 K, ~0.001 m/s: tolerance 0.01) and 10 % in QV in the boundary layer. Above it the members'
-    rain cells, and so their clouds, differ too: there QV stays within 10 % at 90 % of the points."""
+    """Member 1 differs from the control by at most 1 K in T, 2 m/s in each wind component (so 2.83 m/s
+    in the vector) and 10 % in QV in the boundary layer; tolerances 0.01 K, 0.01 m/s and 0.001 cover
+    the packing errors (~0.002 K, ~0.001 m/s, ~1e-7 kg/kg). Above the boundary layer the members' rain
+    cells, and so their clouds, differ too: there QV stays within 10 % at 90 % of the points."""
     for lead in LEADS:
         control, member = icon_fields[(0, lead)], icon_fields[(1, lead)]
         dt = np.abs(member["T"] - control["T"])
@@ -565,8 +591,9 @@ def test_tot_prec_accumulates(icon_fields):
 
 
 def test_tot_prec_where_moist(icon_fields):
-    """Precipitation falls from moist columns: where 0-3 h totals exceed 0.5 mm, the mean relative
-    humidity 1-6 km above ground at +3 h is higher than where it stayed dry."""
+    """Precipitation falls from moist columns: where 0-3 h totals exceed 0.5 mm, the median of the
+    mean relative humidity 1-6 km above ground at +3 h is at least 0.1 higher than where it stayed dry
+    (clouds are near saturation; the margin is a third of the difference the generator builds in)."""
     for member in MEMBERS:
         f = icon_fields[(member, 3)]
         wet = f["TOT_PREC"] > 0.5
@@ -581,12 +608,12 @@ def test_tot_prec_where_moist(icon_fields):
 # Packing
 # ------------------------------------------------------------------------------------------------
 
-def test_ccsds_round_trip(icon_run, tmp_path):
+def test_ccsds_round_trip(icon_run, tmp_path, grib):
     """grid_ccsds encodes the same run: decoded values agree with grid_simple's within both packing errors."""
     out, _ = icon_run
     paths = write_sample(tmp_path, tiny_icon(), members=[1], lead_times=[1], packing="grid_ccsds")
     ccsds = read_messages(paths[1])
-    simple = read_messages(out / "001" / "lfff00010000")
+    simple = grib(out / "001" / "lfff00010000")
     assert {m["packingType"] for m in ccsds} == {"grid_ccsds"}
     assert [m["shortName"] for m in ccsds] == [m["shortName"] for m in simple]
     for a, b in zip(ccsds, simple):
@@ -598,19 +625,19 @@ def test_ccsds_round_trip(icon_run, tmp_path):
 # COSMO: rotated grid, C-grid staggering
 # ------------------------------------------------------------------------------------------------
 
-def test_cosmo_files(cosmo_run):
+def test_cosmo_files(cosmo_run, grib):
     """The constants file has HHL and HSURF only (no CLAT/CLON on a regular grid)."""
     out, paths = cosmo_run
     assert [p.relative_to(out).as_posix() for p in paths] == ["lfff00000000c", "000/lfff00000000"]
-    names = [m["shortName"] for m in read_messages(paths[0])]
+    names = [m["shortName"] for m in grib(paths[0])]
     assert names == ["HHL"] * (NLEV + 1) + ["HSURF"]
 
 
-def test_cosmo_rotated_grid(cosmo_run):
+def test_cosmo_rotated_grid(cosmo_run, grib):
     """rotated_ll with COSMO-1E's pole (-43, 10); the mass points cover the domain (lat 43.5-49.5,
     lon 0-17) as ecCodes computes their geographic coordinates."""
     out, paths = cosmo_run
-    hsurf = [m for m in read_messages(paths[0]) if m["shortName"] == "HSURF"][0]
+    hsurf = [m for m in grib(paths[0]) if m["shortName"] == "HSURF"][0]
     assert hsurf["gridType"] == "rotated_ll"
     assert (hsurf["latitudeOfSouthernPoleInDegrees"], hsurf["longitudeOfSouthernPoleInDegrees"]) == (-43.0, 10.0)
     assert (hsurf["Ni"], hsurf["Nj"]) == (24, 18)
@@ -619,10 +646,10 @@ def test_cosmo_rotated_grid(cosmo_run):
     assert 3000.0 < hsurf["values"].max() < 4500.0
 
 
-def test_cosmo_staggering(cosmo_run):
+def test_cosmo_staggering(cosmo_run, grib):
     """U lies dx/2 east, V dy/2 north of the mass points (first and last points); U, V grid-relative."""
     out, paths = cosmo_run
-    messages = read_messages(paths[1])
+    messages = grib(paths[1])
     first = {m["shortName"]: m for m in reversed(messages)}  # level 1 of each field
     mass, u, v = first["T"], first["U"], first["V"]
     half_dx, half_dy = 0.5 * mass["iDirectionIncrementInDegrees"], 0.5 * mass["jDirectionIncrementInDegrees"]
@@ -635,7 +662,5 @@ def test_cosmo_staggering(cosmo_run):
         if m["shortName"] in ("U", "V", "U_10M", "V_10M"):
             assert m["uvRelativeToGrid"] == 1
         assert (m["Ni"], m["Nj"]) == (24, 18)
-    # The staggered winds are the mass-point winds half a cell further on: close to their neighbours' mean.
-    f_u = stack(messages, "U").reshape(NLEV, 18, 24)
-    speed = np.hypot(f_u, stack(messages, "V").reshape(NLEV, 18, 24))
-    assert 35.0 < speed.max() < 55.0
+    # The westerly jet, in grid-relative U (the rotated axes turn by < 10 deg over the domain).
+    assert 35.0 < stack(messages, "U").max() < 55.0

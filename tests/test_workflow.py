@@ -94,6 +94,22 @@ def test_bad_config_names_the_key(tmp_path, override, expected):
         assert re.search(pattern, output_of(proc)), output_of(proc)
 
 
+def test_failed_job_logs_its_error(tmp_path):
+    """A product job on a corrupt input fails; its log holds the traceback, and the terminal shows it."""
+    (tmp_path / "input" / "000").mkdir(parents=True)
+    (tmp_path / "input" / "lfff00000000c").write_bytes(b"GRIB" + bytes(100))
+    (tmp_path / "input" / "000" / "lfff00000000").write_bytes(b"not a GRIB file")
+    proc = snakemake(tmp_path, "--cores", "1", "--config", "sample={activate: false}",
+                     "run={name: broken, input_dir: input}", "members=[0]", "lead_times=[0]")
+    assert proc.returncode != 0
+    log = tmp_path / "logs" / "broken" / "000" / "000h" / "BRN.log"
+    text = log.read_text()
+    assert "Traceback" in text and "lfff00000000" in text, text
+    assert "\0" not in text
+    assert "logs/broken/000/000h/BRN.log" in output_of(proc)
+    assert not (tmp_path / "results" / "broken" / "000" / "000h" / "BRN.nc").exists()
+
+
 @pytest.mark.slow
 def test_end_to_end_run(tmp_path):
     """A real run on the sample (1 member, 2 lead times) writes BRN files; a second run has nothing to do."""
@@ -111,11 +127,13 @@ def test_end_to_end_run(tmp_path):
             assert "BRN" in ds.data_vars
             values = ds["BRN"].values
         assert values.size > 0
-        assert np.isfinite(values).any(), f"{path}: no finite BRN value"
+        assert np.isfinite(values).all(), f"{path}: BRN has non-finite values"
         assert (tmp_path / "logs" / "sample" / "000" / lead / "BRN.log").is_file()
         assert (tmp_path / "logs" / "benchmarks" / "sample" / "000" / lead / "BRN.tsv").is_file()
     assert (tmp_path / "logs" / "sample" / "sample.log").is_file()
     assert not list((tmp_path / "results").rglob("*.tmp*")), "temporary files left behind"
+    # The jobs shared one numba cache (NUMBA_CACHE_DIR from numba_cache_dir).
+    assert list((tmp_path / ".numba_cache").rglob("*.nbi")), "no compiled kernel in .numba_cache"
 
     again = snakemake(tmp_path, *args)
     assert again.returncode == 0, output_of(again)

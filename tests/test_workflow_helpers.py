@@ -319,7 +319,7 @@ def test_check_config_any_members_for_the_sample(config):
 def test_domain_size_of_the_sample(config):
     from nwpflow.io.sample import PRESETS
 
-    assert nwf.domain_size(config) == (5000, 80) == (PRESETS["small"].grid.npoints, PRESETS["small"].nlev)
+    assert nwf.domain_size(config) == (5000, 80) == (PRESETS["small"].grid.ncells, PRESETS["small"].nlev)
     config["sample"]["preset"] = "cosmo-small"
     assert nwf.domain_size(config) == (80 * 60, 80)
 
@@ -335,3 +335,39 @@ def test_check_config_bad_pattern_of_real_run(config):
     config["run"]["pattern"] = "{member}/{step}"
     with pytest.raises(nwf.ConfigError, match="run.pattern"):
         nwf.check_config(config)
+
+
+# --- the jobs ---------------------------------------------------------------------------------------
+
+
+def test_sample_job_keeps_snakemake_stderr_intact(tmp_path):
+    """A job leaves the file behind Snakemake's stderr alone and logs C-level messages to its own log.
+
+    The COSMO definitions' boot_extra.def opened /dev/stderr with O_TRUNC, which emptied a user's
+    ``snakemake ... 2> run.log`` (NUL bytes in place of everything Snakemake had written before the
+    first job); nwpflow's own boot_extra.def replaces it (nwpflow/io/eccodes_env.py).
+    """
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from nwpflow.workflow import run_sample_job\n"
+        "with open(sys.argv[1], 'w') as log:\n"
+        "    sys.stderr = log\n"
+        "    run_sample_job(sys.argv[2], preset='small', members=[0], lead_times=[0],\n"
+        "                   expected=[sys.argv[2] + '/lfff00000000c', sys.argv[2] + '/000/lfff00000000'])\n"
+    )
+    outer = tmp_path / "snakemake-stderr.txt"
+    outer.write_text("written by snakemake before the job\n")
+    log = tmp_path / "sample.log"
+    with open(outer, "a") as err:
+        proc = subprocess.run([sys.executable, "-c", script, str(log), str(tmp_path / "run")],
+                              stderr=err, stdout=err, timeout=300)
+    assert proc.returncode == 0, outer.read_text(errors="replace")
+    assert outer.read_bytes().startswith(b"written by snakemake before the job\n")
+    assert b"\0" not in outer.read_bytes()
+    text = log.read_text()
+    assert "\0" not in text
+    assert text.startswith(text.splitlines()[0]) and "writing sample preset 'small'" in text.splitlines()[0]
+    assert "wrote 2 files" in text

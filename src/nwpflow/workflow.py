@@ -7,7 +7,8 @@ wire things together. Two job functions, :func:`run_sample_job` and :func:`run_p
 
 Snakemake imports this module when it parses the workflow, so it imports nothing heavy (numba, xarray,
 ecCodes) at module level: the product registry, the sample presets and the compute code are imported
-inside the functions that need them.
+inside the functions that need them. (``import nwpflow.workflow`` still runs ``nwpflow/__init__.py``,
+which imports the reader and the products, about 0.9 s.)
 
 Paths (all relative to Snakemake's working directory)::
 
@@ -21,13 +22,15 @@ lead time in whole hours on three digits (``000``, ``001``, ..., ``120``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import re
 import string
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from nwpflow.errors import NwpflowError
@@ -428,12 +431,16 @@ def estimate_mem_mb(
 def domain_size(config: Mapping) -> tuple[int, int]:
     """Return the domain's ``(cells, levels)`` used for memory estimates.
 
-    With ``sample.activate`` the sample preset's grid (``grid.npoints``, ``nlev``); otherwise
-    ``domain.cells`` and ``domain.levels``.
+    With ``sample.activate`` the sample preset's grid (ICON ``ncells``, or COSMO ``nx * ny``) and
+    ``nlev``; otherwise ``domain.cells`` and ``domain.levels``.
     """
     if is_activated(config, "sample"):
+        from nwpflow.io.sample import IconGrid
+
         preset = _preset(config["sample"]["preset"])
-        return int(preset.grid.npoints), int(preset.nlev)
+        grid = preset.grid
+        cells = grid.ncells if isinstance(grid, IconGrid) else grid.nx * grid.ny
+        return int(cells), int(preset.nlev)
     return int(config["domain"]["cells"]), int(config["domain"]["levels"])
 
 
@@ -562,6 +569,32 @@ def _setup_logging() -> None:
     )
 
 
+@contextlib.contextmanager
+def _job_stderr() -> Iterator[None]:
+    """Point file descriptor 2 at ``sys.stderr`` (the job's log) while a job runs.
+
+    The scripts point ``sys.stderr`` at the job's log, which catches Python's messages only; ecCodes
+    and numba write to descriptor 2, which Snakemake's own stderr holds. Nothing is redirected where
+    ``sys.stderr`` has no file descriptor of its own (e.g. under pytest's capture).
+    """
+    try:
+        sys.stderr.flush()
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = 2
+    saved = None
+    if fd != 2:
+        saved = os.dup(2)
+        os.dup2(fd, 2)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def run_sample_job(
     directory: str | os.PathLike,
     *,
@@ -590,15 +623,16 @@ def run_sample_job(
     """
     from nwpflow.io.sample import write_sample
 
-    _setup_logging()
-    start = time.perf_counter()
-    logger.info("writing sample preset %r, members %s, lead times %s h into %s",
-                preset, list(members), list(lead_times), directory)
-    written = write_sample(directory, preset=preset, members=list(members), lead_times=list(lead_times))
-    missing = [str(p) for p in expected if not Path(p).is_file()]
-    if missing:
-        raise FileNotFoundError(f"write_sample did not write {', '.join(missing)} (it wrote {written})")
-    logger.info("wrote %d files in %.1f s", len(written), time.perf_counter() - start)
+    with _job_stderr():
+        _setup_logging()
+        start = time.perf_counter()
+        logger.info("writing sample preset %r, members %s, lead times %s h into %s",
+                    preset, list(members), list(lead_times), directory)
+        written = write_sample(directory, preset=preset, members=list(members), lead_times=list(lead_times))
+        missing = [str(p) for p in expected if not Path(p).is_file()]
+        if missing:
+            raise FileNotFoundError(f"write_sample did not write {', '.join(missing)} (it wrote {written})")
+        logger.info("wrote %d files in %.1f s", len(written), time.perf_counter() - start)
     return written
 
 
@@ -632,16 +666,17 @@ def run_product_job(
     """
     from nwpflow.pipeline import compute_products
 
-    _setup_logging()
-    start = time.perf_counter()
-    logger.info("computing %s from %s with %d threads (NUMBA_CACHE_DIR=%s)",
-                product, [str(p) for p in inputs], threads, os.environ.get("NUMBA_CACHE_DIR"))
-    written = compute_products(
-        [product],
-        [str(p) for p in inputs],
-        outputs={product: str(output)},
-        options={product: dict(options)} if options else None,
-        threads=threads,
-    )
-    logger.info("wrote %s in %.1f s", written[product], time.perf_counter() - start)
+    with _job_stderr():
+        _setup_logging()
+        start = time.perf_counter()
+        logger.info("computing %s from %s with %d threads (NUMBA_CACHE_DIR=%s)",
+                    product, [str(p) for p in inputs], threads, os.environ.get("NUMBA_CACHE_DIR"))
+        written = compute_products(
+            [product],
+            [str(p) for p in inputs],
+            outputs={product: str(output)},
+            options={product: dict(options)} if options else None,
+            threads=threads,
+        )
+        logger.info("wrote %s in %.1f s", written[product], time.perf_counter() - start)
     return Path(written[product])

@@ -5,11 +5,12 @@ names (``T``, ``QV``, ``HHL``, ...) with the definitions of ``eccodes-cosmo-reso
 must be on the definition path before ecCodes loads its first message, so every module of nwpflow
 that talks to ecCodes imports it from here.
 
-The COSMO definitions print a warning for every message when their version is not exactly the
-library's (2.47.0 against 2.47.3 here). nwpflow checks compatibility once, by major and minor version
-(the same rule meteodata-lab's dependency pins express, ``eccodes>=2.47,<2.48``), refuses a real
-mismatch and switches the per-message check off with its documented switch
-``ECCODES_VERSION_CHECK_OFF``.
+The COSMO definitions' ``boot_extra.def`` checks, for every message, that their version is exactly
+the library's (2.47.0 against 2.47.3 here) and warns with ``print("/dev/stderr")`` — which opens
+``/dev/stderr`` for writing and truncates the file standard error is redirected to (a job's log).
+nwpflow puts a folder of its own first on the path whose ``boot_extra.def`` replaces theirs, and makes
+the compatibility check once, here, by major and minor version (the rule meteodata-lab's dependency
+pins express, ``eccodes>=2.47,<2.48``), refusing a real mismatch.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import os
 
 import eccodes
 import eccodes_cosmo_resources
+
+OVERRIDES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "eccodes_definitions")
+"""nwpflow's own definition files, searched before the COSMO and the ECMWF ones."""
 
 
 def _major_minor(version: str) -> tuple[int, int]:
@@ -38,10 +42,10 @@ def _configure() -> str:
             f"the ecCodes library is {library_version}: install matching eccodeslib and "
             "eccodes-cosmo-resources-python versions (same major.minor)"
         )
-    os.environ["ECCODES_VERSION_CHECK_OFF"] = "1"
-    ecmwf = eccodes.codes_definition_path()
-    if not ecmwf.startswith(cosmo):
-        eccodes.codes_set_definitions_path(f"{cosmo}:{ecmwf}")
+    current = eccodes.codes_definition_path()
+    if not current.startswith(OVERRIDES):
+        ecmwf = current.split(":")[-1]
+        eccodes.codes_set_definitions_path(f"{OVERRIDES}:{cosmo}:{ecmwf}")
     return eccodes.codes_definition_path()
 
 

@@ -29,7 +29,6 @@ import hashlib
 import logging
 import os
 import pathlib
-import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -60,10 +59,6 @@ class IconGrid:
     ncells: int
     number_of_grid_used: int = 0
 
-    @property
-    def npoints(self) -> int:
-        return self.ncells
-
 
 @dataclass(frozen=True)
 class RotatedGrid:
@@ -81,10 +76,6 @@ class RotatedGrid:
     rlat0: float
     south_pole_lat: float = -43.0
     south_pole_lon: float = 10.0
-
-    @property
-    def npoints(self) -> int:
-        return self.nx * self.ny
 
 
 @dataclass(frozen=True)
@@ -147,7 +138,7 @@ _SECTION1 = (
 _GENERATING_PROCESS_IDENTIFIER = 141  # as in MeteoSwiss ICON-CH1-EPS output
 _TYPE_OF_ENSEMBLE_FORECAST = 192  # MeteoSwiss's (local) value
 _NUMBER_OF_VGRID_USED = 4  # as in MeteoSwiss ICON-CH1-EPS output
-_STEP_UNITS = "m"  # MeteoSwiss encodes lead times in minutes; ecCodes reports whole hours as "h"
+_STEP_UNITS, _STEPS_PER_HOUR = "m", 60  # MeteoSwiss encodes lead times in minutes (ecCodes shows hours)
 
 
 @dataclass(frozen=True)
@@ -246,7 +237,6 @@ class _Points:
 
     lat: np.ndarray
     lon: np.ndarray
-    stagger: str | None = None  # None, "x" (U) or "y" (V)
 
 
 def _grid_points(grid: IconGrid | RotatedGrid, stagger: str | None = None) -> _Points:
@@ -256,7 +246,7 @@ def _grid_points(grid: IconGrid | RotatedGrid, stagger: str | None = None) -> _P
     rlat = grid.rlat0 + grid.dlat * (np.arange(grid.ny) + (0.5 if stagger == "y" else 0.0))
     rlat2, rlon2 = np.meshgrid(rlat, rlon, indexing="ij")  # GRIB order: i (x) fastest, j from the south
     lat, lon = _rotated_to_geographic(rlat2.ravel(), rlon2.ravel(), grid.south_pole_lat, grid.south_pole_lon)
-    return _Points(lat, lon, stagger)
+    return _Points(lat, lon)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -492,13 +482,14 @@ def _specific_humidity(e, p):
     return _EPS * e / (p - (1.0 - _EPS) * e)
 
 
-def _softplus(x, scale):
-    """Smooth max(x, 0) with a corner ``scale`` wide."""
-    return scale * np.logaddexp(0.0, x / scale)
+def _ramp(x, scale):
+    """Smooth max(x, 0): a hyperbola with a corner ``scale`` wide (square roots only: cheap per level)."""
+    return 0.5 * (x + np.sqrt(x * x + scale * scale))
 
 
-def _sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+def _step(x):
+    """Smooth step from 0 (x << -1) to 1 (x >> 1), 0.5 at 0 (algebraic sigmoid: cheap per level)."""
+    return 0.5 + 0.5 * x / np.sqrt(1.0 + x * x)
 
 
 def _blob(lat, lon, c_lat, c_lon, r_lat, r_lon):
@@ -544,8 +535,8 @@ _Z0 = 0.1  # roughness length [m] of the logarithmic surface-layer wind
 class _Columns:
     """The atmosphere over a set of points at one member and lead time.
 
-    Holds only horizontal (one-level) arrays; :meth:`temperature`, :meth:`specific_humidity`,
-    :meth:`wind` and :meth:`vertical_wind` evaluate the profiles at any height array ``z`` [m above sea].
+    Holds only horizontal (one-level) arrays; :meth:`temperature_and_humidity`, :meth:`wind` and
+    :meth:`vertical_wind` evaluate the profiles at one level's heights ``z`` [m above sea].
     """
 
     def __init__(self, surface: _Surface, member: int, lead: int, seed: int):
@@ -553,7 +544,6 @@ class _Columns:
         lat, lon = points.lat, points.lon
         self.points = points
         self.hs = hsurf
-        n = lat.shape
         local_hour = lead + lon / 15.0
         # Day weight: 1 at 14:30 local solar time, 0 at 02:30; the sea (HSURF 0) has hardly a daily cycle.
         self.day = 0.5 * (1.0 + np.cos(2 * np.pi * (local_hour - 14.5) / 24.0))
@@ -570,9 +560,12 @@ class _Columns:
         self.h_bl = 1000.0 + 800.0 * (0.5 + 0.5 * np.sin(0.45 * lon + 0.3) * np.cos(1.1 * lat - 0.5))
         self.mixing = 0.45 + 0.45 * self.day
         self.night_inversion = 5.5 * (1.0 - self.day) * (1.0 - 0.6 * self.unstable)
+        self.steepening = 1.25 * self.unstable
+        self.warm_middle = 3.0 * (1.0 - self.unstable)
         z_bl_top = hsurf + self.h_bl
         self.z_inversion = np.maximum(2500.0 + 150.0 * (lat - 48.0), z_bl_top + 400.0)
         self.inversion = 3.5 * self.subsided
+        self.subsided_drying = 0.5 * self.subsided
         # Moisture: relative humidity in the boundary layer and aloft.
         self.rh_bl = 0.55 + 0.16 * self.unstable + 0.04 * (1.0 + np.sin(0.7 * lon - 1.3 * lat))
         self.rh_aloft = 0.12 + 0.08 * (1.0 + np.cos(0.6 * lon + 0.8 * lat))
@@ -582,16 +575,18 @@ class _Columns:
         # Winds: a westerly jet of ~45 m/s near 10 km north of the Alps, a weaker meridional wave, and a
         # boundary-layer wind from 0.3 to 7.5 m/s whose calm zones give 10 m winds below 1 m/s.
         self.u_bg = 5.0 + 2.0 * np.cos(0.4 * lon)
-        self.jet = 44.0 * np.exp(-(((lat - 47.8) / 2.6) ** 2)) * (0.9 + 0.1 * np.cos(2 * np.pi * (lon - 4.0) / 17.0))
+        jet = 44.0 * np.exp(-(((lat - 47.8) / 2.6) ** 2)) * (0.9 + 0.1 * np.cos(2 * np.pi * (lon - 4.0) / 17.0))
+        self.jet_excess = jet - self.u_bg
         self.v_wave = 7.0 * np.sin(2 * np.pi * (lon - 2.0) / 15.0) * np.cos(np.pi * (lat - 46.5) / 12.0)
         speed = 0.4 + 9.0 * (0.5 + 0.5 * np.sin(0.8 * lon + 0.3) * np.sin(2.1 * lat + 0.9)) ** 1.2
         direction = np.radians(240.0 + 60.0 * np.sin(0.35 * lon) + 40.0 * np.cos(1.7 * lat))  # blowing from
         self.u_bl = -speed * np.sin(direction)
         self.v_bl = -speed * np.cos(direction)
         self.calm = np.minimum(1.0, speed / 5.0)
+        self.log_bl = np.log1p(self.h_bl / _Z0)
         # Member perturbations (none for the control, member 0), smooth in space and lead time.
         if member == 0:
-            self.pt = self.pq = self.pu = self.pv = (np.zeros(n), np.zeros(n))
+            self.pt = self.pq = self.pu = self.pv = None
         else:
             def pair(stream):
                 rng = _rng(seed, member, _SMOOTH_RANDOM_STREAMS[stream])
@@ -607,84 +602,105 @@ class _Columns:
                  + 250.0 * np.cos(0.3 * lon) * np.sin(0.5 * lat))
         t_mean = self.t_sea - 0.5 * _GAMMA * hsurf
         self.ps = p_sea * np.exp(-g * hsurf / (Rd * t_mean * (1.0 + rv_rd_minus_1 * 0.008)))
+        self.t_standard_surface = self._t_standard(hsurf)
 
     # Profiles ----------------------------------------------------------------------------------------
+    # Each method takes one level's heights z [m above sea] (an array like HSURF). Terms that vanish at
+    # every point of a level (surface-layer terms aloft) are skipped: they would add < 0.001 K.
 
     def _t_standard(self, z):
         """Standard-atmosphere-like profile: 6.5 K/km to the tropopause, isothermal, +1 K/km above 20 km."""
-        return (self.t_sea - _GAMMA * z + _GAMMA * _softplus(z - self.z_tropopause, 400.0)
-                + 0.001 * _softplus(z - 20_000.0, 1000.0))
+        return (self.t_sea - _GAMMA * z + _GAMMA * _ramp(z - self.z_tropopause, 400.0)
+                + 0.001 * _ramp(z - 20_000.0, 1000.0))
 
     def temperature_and_humidity(self, z):
         """Return temperature [K] and specific humidity [kg kg-1] at heights ``z`` [m]."""
         h = z - self.hs
-        t = self._t_standard(z)
-        # Steeper lapse rate (up to +1.6 K/km) in the 4 km above the boundary layer where it is unstable,
+        t_standard = self._t_standard(z)
+        # Steeper lapse rate (up to +1 K/km) in the 4 km above the boundary layer where it is unstable,
         # compensated in the 4 km above that, so that the tropopause keeps its temperature.
-        above = np.clip((h - self.h_bl) / 4000.0, 0.0, 2.0)
-        t -= self.unstable * 2.5 * 0.5 * (1.0 - np.cos(np.pi * above))
+        above = np.clip((h - self.h_bl) * (1.0 / 4000.0), 0.0, 2.0)
+        t = t_standard - self.steepening * (1.0 - np.cos(np.pi * above))
         # Elsewhere warm, subsiding air in the middle troposphere stabilises the column.
-        t += 3.0 * (1.0 - self.unstable) * np.exp(-(((z - 5000.0) / 2500.0) ** 2))
+        t += self.warm_middle * np.exp(-(((z - 5000.0) * (1.0 / 2500.0)) ** 2))
         # Elevated (subsidence) inversion: a few K over ~200 m, decaying above.
         dz = z - self.z_inversion
-        t += self.inversion * _sigmoid(dz / 50.0) * np.exp(-_softplus(dz, 50.0) / 1200.0)
+        t += self.inversion * _step(dz * (1.0 / 50.0)) * np.exp(_ramp(dz, 50.0) * (-1.0 / 1200.0))
         # The boundary layer's daily cycle: well mixed (dry adiabatic) by day, a residual layer over a
         # surface inversion by night. The air's moisture follows neither it nor the members' temperature
         # perturbation, so the relative humidity falls in the afternoon heat and rises in the night's cold.
-        mixed = (_GAMMA_DRY - _GAMMA) * _softplus(self.h_bl - h, 80.0)
-        t_moisture = t + 0.6 * mixed
-        phase = np.pi * z / 8000.0
-        t += self.pt[0] * np.cos(phase) + self.pt[1] * np.sin(phase)  # |T'| < 1 K
-        t += self.mixing * mixed
-        t += 1.0 * self.day * np.exp(-h / 40.0)  # superadiabatic surface layer by day
-        t -= self.night_inversion * np.exp(-h / 120.0)  # nocturnal surface inversion
-        e = np.minimum(self.relative_humidity(z) * _esat(t_moisture), _RH_MAX * _esat(t))
-        return t, _specific_humidity(e, self.reference_pressure(z))
+        height_above_bl = h - self.h_bl
+        if height_above_bl.min() < 6000.0:
+            mixed = (_GAMMA_DRY - _GAMMA) * _ramp(-height_above_bl, 80.0)
+            t_moisture = t + 0.6 * mixed
+            t += self.mixing * mixed
+        else:
+            t_moisture = t.copy()
+        cos, sin = self._phase(z, 8000.0) if self.pt is not None else (None, None)
+        if self.pt is not None:
+            t += self.pt[0] * cos + self.pt[1] * sin  # |T'| < 1 K
+        if h.min() < 1500.0:
+            t += self.day * np.exp(h * (-1.0 / 40.0))  # superadiabatic surface layer by day
+            t -= self.night_inversion * np.exp(h * (-1.0 / 120.0))  # nocturnal surface inversion
+        rh = self._relative_humidity(z, h, height_above_bl, cos, sin)
+        # Pressure to convert RH to QV: an isothermal layer at the mean standard temperature between the
+        # surface and z (the written P integrates the hydrostatic equation; they differ by < 1 %).
+        p_approx = self.ps * np.exp(h * (-g / Rd) / (0.5 * (self.t_standard_surface + t_standard)))
+        e = np.minimum(rh * _esat(t_moisture), _RH_MAX * _esat(t))
+        return t, _specific_humidity(e, p_approx)
 
-    def relative_humidity(self, z):
-        """Return the target relative humidity [1] at heights ``z`` [m]."""
-        h = z - self.hs
-        above = _softplus(h - self.h_bl, 100.0)
-        in_bl = _sigmoid((self.h_bl - h) / 100.0)
-        rh = in_bl * self.rh_bl + (1.0 - in_bl) * (self.rh_aloft + (0.55 - self.rh_aloft) * np.exp(-above / 2000.0))
+    def _relative_humidity(self, z, h, height_above_bl, cos, sin):
+        """Return the target relative humidity [1]: the boundary layer's, decaying above it, clouds where it
+        rains, dry above the elevated inversion and in the stratosphere."""
+        in_bl = _step(height_above_bl * (-1.0 / 100.0))
+        aloft = self.rh_aloft + (0.55 - self.rh_aloft) * np.exp(_ramp(height_above_bl, 100.0) * (-1.0 / 2000.0))
+        rh = aloft + in_bl * (self.rh_bl - aloft)
         # Clouds from the boundary layer's top to 1 km below the tropopause.
-        rh += (_RH_MAX - rh) * self.cloudy * (1.0 - in_bl) * _sigmoid((self.z_tropopause - 1000.0 - z) / 300.0)
-        rh *= 1.0 - 0.5 * self.subsided * _sigmoid((z - self.z_inversion) / 50.0)  # dry above the inversion
-        rh *= 1.0 - 0.85 * _sigmoid((z - self.z_tropopause) / 500.0)  # dry stratosphere
-        phase = np.pi * z / 8000.0
-        rh *= 1.0 + 0.1 * (self.pq[0] * np.cos(phase) + self.pq[1] * np.sin(phase))  # QV' < 10 %
+        rh += (_RH_MAX - rh) * self.cloudy * (1.0 - in_bl) * _step((self.z_tropopause - 1000.0 - z) * (1.0 / 300.0))
+        rh *= 1.0 - self.subsided_drying * _step((z - self.z_inversion) * (1.0 / 50.0))
+        rh *= 1.0 - 0.95 * _step((z - self.z_tropopause) * (1.0 / 500.0))  # a few ppm in the stratosphere
+        if self.pq is not None:
+            rh *= 1.0 + 0.1 * (self.pq[0] * cos + self.pq[1] * sin)  # QV' < 10 %
         return np.minimum(rh, _RH_MAX)
 
-    def reference_pressure(self, z):
-        """Return an approximate pressure [Pa] at ``z`` (isothermal layer at the mean standard temperature).
-
-        Only converts relative to specific humidity; :func:`_pressure_levels` integrates the real one.
-        """
-        t_mean = 0.5 * (self._t_standard(self.hs) + self._t_standard(z))
-        return self.ps * np.exp(-g * (z - self.hs) / (Rd * t_mean))
+    @staticmethod
+    def _phase(z, scale):
+        """Return cos and sin of pi z / scale: the vertical structure of the member perturbations."""
+        phase = z * (np.pi / scale)
+        return np.cos(phase), np.sin(phase)
 
     def wind(self, z):
         """Return the geographic wind (u, v) [m s-1] at heights ``z`` [m]."""
         h = z - self.hs
-        surface_layer = np.clip(np.log1p(h / _Z0) / np.log1p(self.h_bl / _Z0), 0.0, 1.0)
-        s = np.clip(h / self.h_bl, 0.0, 1.0)
-        s = s * s * (3.0 - 2.0 * s)
-        u_free = self.u_bg + (self.jet - self.u_bg) * np.exp(-(((z - 10_000.0) / 3500.0) ** 2))
-        v_free = 1.5 + self.v_wave * np.exp(-(((z - 9000.0) / 4000.0) ** 2))
-        u = surface_layer * ((1.0 - s) * self.u_bl + s * u_free)
-        v = surface_layer * ((1.0 - s) * self.v_bl + s * v_free)
-        damping = surface_layer * (s + (1.0 - s) * self.calm)  # perturbations keep calm spots calm
-        phase = np.pi * z / 6000.0
-        cos, sin = np.cos(phase), np.sin(phase)
-        u += damping * 2.0 * (self.pu[0] * cos + self.pu[1] * sin)  # |u'| < 2 m/s
-        v += damping * 2.0 * (self.pv[0] * cos + self.pv[1] * sin)
+        u = self.u_bg + self.jet_excess * np.exp(-(((z - 10_000.0) * (1.0 / 3500.0)) ** 2))
+        v = 1.5 + self.v_wave * np.exp(-(((z - 9000.0) * (1.0 / 4000.0)) ** 2))
+        if (h < self.h_bl).any():
+            # Logarithmic surface layer, blending into the free flow at the boundary layer's top.
+            surface_layer = np.minimum(np.log1p(np.maximum(h, 0.0) * (1.0 / _Z0)) / self.log_bl, 1.0)
+            s = np.minimum(h / self.h_bl, 1.0)
+            s = s * s * (3.0 - 2.0 * s)
+            u = surface_layer * (self.u_bl + s * (u - self.u_bl))
+            v = surface_layer * (self.v_bl + s * (v - self.v_bl))
+            damping = surface_layer * (s + (1.0 - s) * self.calm)  # perturbations keep calm spots calm
+        else:
+            damping = None
+        if self.pu is not None:
+            cos, sin = self._phase(z, 6000.0)
+            du = 2.0 * (self.pu[0] * cos + self.pu[1] * sin)  # |u'| < 2 m/s
+            dv = 2.0 * (self.pv[0] * cos + self.pv[1] * sin)
+            if damping is not None:
+                du *= damping
+                dv *= damping
+            u += du
+            v += dv
         return u, v
 
     def vertical_wind(self, z):
         """Return the vertical wind [m s-1] at half-level heights ``z`` [m]; 0 at the model top."""
         h = z - self.hs
-        w = self.w_orographic * np.exp(-h / 2500.0) + self.w_convective * np.sin(np.pi * np.clip(h / 9000.0, 0.0, 1.0))
-        return w * -np.expm1(-(Z_TOP - z) / 800.0)
+        w = (self.w_orographic * np.exp(h * (-1.0 / 2500.0))
+             + self.w_convective * np.sin(np.pi * np.clip(h * (1.0 / 9000.0), 0.0, 1.0)))
+        return w * -np.expm1((z - Z_TOP) * (1.0 / 800.0))
 
     # Surface diagnostics -------------------------------------------------------------------------------
 
@@ -759,24 +775,6 @@ def _hydrostatic_step(z_a, tv_a, z_b, tv_b):
 
 def _virtual_temperature(t, qv):
     return t * (1.0 + rv_rd_minus_1 * qv)
-
-
-def _ln_p_top(columns: _Columns, a, b) -> np.ndarray:
-    """Return ln(pressure [Pa]) at full level 1: the hydrostatic integral from PS up the whole column.
-
-    A first pass over the levels (bottom-up) that keeps only horizontal arrays, so that the writing pass
-    can go top-down, level by level.
-    """
-    nlev = len(a) - 1
-    ln_p = np.log(columns.ps)
-    z_prev = columns.hs
-    tv_prev = None
-    for k in range(nlev, 0, -1):
-        z = _full_level_height(a, b, k, columns.hs)
-        tv = _virtual_temperature(*columns.temperature_and_humidity(z))
-        ln_p += _hydrostatic_step(z_prev, tv if tv_prev is None else tv_prev, z, tv)
-        z_prev, tv_prev = z, tv
-    return ln_p
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -862,13 +860,13 @@ def _template(enc: _Encoding, name: str, spec: _Field, *, member: int | None, le
             eccodes.codes_set(h, "uuidOfVGrid", enc.vgrid_uuid)
         if spec.statistic is None:
             eccodes.codes_set(h, "indicatorOfUnitForForecastTime", _STEP_UNITS)
-            eccodes.codes_set(h, "forecastTime", 60 * lead)
+            eccodes.codes_set(h, "forecastTime", _STEPS_PER_HOUR * lead)
         else:
             start = 0 if spec.statistic == "accum" else max(lead - 1, 0)
             eccodes.codes_set(h, "typeOfTimeIncrement", 2)  # same start time of forecast
             eccodes.codes_set(h, "stepUnits", _STEP_UNITS)
-            eccodes.codes_set(h, "startStep", 60 * start)
-            eccodes.codes_set(h, "endStep", 60 * lead)
+            eccodes.codes_set(h, "startStep", _STEPS_PER_HOUR * start)
+            eccodes.codes_set(h, "endStep", _STEPS_PER_HOUR * lead)
         eccodes.codes_set(h, "shortName", name)  # last: the COSMO concepts also set surfaces/statistics
         eccodes.codes_set(h, "packingType", enc.packing)
         eccodes.codes_set(h, "bitsPerValue", enc.bits_per_value)
@@ -878,9 +876,8 @@ def _template(enc: _Encoding, name: str, spec: _Field, *, member: int | None, le
         raise
 
 
-def _write_message(f, template: int, values: np.ndarray, level: int | None = None,
-                   layer: bool = False) -> None:
-    """Encode one message from ``template`` with ``values`` (at model ``level``) and append it to ``f``."""
+def _encode(template: int, values: np.ndarray, level: int | None = None, layer: bool = False) -> bytes:
+    """Return one message encoded from ``template`` with ``values`` (at model ``level``)."""
     h = eccodes.codes_clone(template)
     try:
         if level is not None:
@@ -888,9 +885,31 @@ def _write_message(f, template: int, values: np.ndarray, level: int | None = Non
             if layer:
                 eccodes.codes_set(h, "scaledValueOfSecondFixedSurface", level + 1)
         eccodes.codes_set_values(h, np.ascontiguousarray(values, dtype=np.float64))
-        eccodes.codes_write(h, f)
+        return eccodes.codes_get_message(h)
     finally:
         eccodes.codes_release(h)
+
+
+class _LevelSpool:
+    """The messages of one field, level by level in any order, in a temporary file; :meth:`copy_to`
+    appends them to the output in ascending level order."""
+
+    def __init__(self, directory: pathlib.Path):
+        self.file = tempfile.TemporaryFile(dir=directory, prefix=".nwpflow-sample-")
+        self.index: dict[int, tuple[int, int]] = {}
+
+    def add(self, level: int, message: bytes) -> None:
+        self.index[level] = (self.file.seek(0, os.SEEK_END), len(message))
+        self.file.write(message)
+
+    def copy_to(self, out) -> None:
+        for level in sorted(self.index):
+            offset, length = self.index[level]
+            self.file.seek(offset)
+            out.write(self.file.read(length))
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class _Output:
@@ -923,14 +942,14 @@ def _write_constants(path: pathlib.Path, enc: _Encoding, points: _Points, hsurf:
         template = _template(enc, "HHL", _CONSTANT_FIELDS["HHL"], member=None, lead=0)
         try:
             for k in range(enc.nlev + 1):
-                _write_message(out.file, template, a[k] + b[k] * hsurf, level=k + 1)
+                out.file.write(_encode(template, a[k] + b[k] * hsurf, level=k + 1))
         finally:
             eccodes.codes_release(template)
         names = ["HSURF", "CLAT", "CLON"] if isinstance(enc.grid, IconGrid) else ["HSURF"]
         for name, values in zip(names, (hsurf, points.lat, points.lon)):
             template = _template(enc, name, _CONSTANT_FIELDS[name], member=None, lead=0)
             try:
-                _write_message(out.file, template, values)
+                out.file.write(_encode(template, values))
             finally:
                 eccodes.codes_release(template)
 
@@ -939,8 +958,9 @@ def _write_member_lead(path: pathlib.Path, enc: _Encoding, surfaces: dict[str | 
                        lead: int, seed: int, tot_prec: np.ndarray, a, b) -> None:
     """Write one member's file at one lead time: model-level fields field by field, then surface fields.
 
-    One top-down pass computes each level once; every field's messages go to its own temporary file in
-    the member directory, concatenated in field order at the end, so memory holds one level at a time.
+    One bottom-up pass integrates the pressure from PS and computes each level once; each field's
+    messages are spooled to a temporary file in the member directory and copied out in ascending level
+    order at the end, so that memory holds one level at a time.
     """
     columns = _Columns(surfaces[None], member, lead, seed)
     # C-grid: the same atmosphere seen from the staggered U and V points.
@@ -956,30 +976,30 @@ def _write_member_lead(path: pathlib.Path, enc: _Encoding, surfaces: dict[str | 
 
     path.parent.mkdir(parents=True, exist_ok=True)
     templates = {}
-    parts = {}
+    spools = {}
     try:
         for name, spec in _MODEL_LEVEL_FIELDS.items():
             stagger = {"U": "x", "V": "y"}.get(name) if rotated is not None else None
             templates[name] = _template(enc, name, spec, member=member, lead=lead, stagger=stagger)
-            parts[name] = tempfile.TemporaryFile(dir=path.parent, prefix=f".{path.name}.{name}.")
-        ln_p = _ln_p_top(columns, a, b)
-        z_prev = tv_prev = None
-        for k in range(1, enc.nlev + 1):
+            spools[name] = _LevelSpool(path.parent)
+        ln_p = np.log(columns.ps)
+        z_below, tv_below = columns.hs, None
+        for k in range(enc.nlev, 0, -1):
             z = _full_level_height(a, b, k, columns.hs)
             t, qv = columns.temperature_and_humidity(z)
             tv = _virtual_temperature(t, qv)
-            if z_prev is not None:
-                ln_p += _hydrostatic_step(z_prev, tv_prev, z, tv)
-            z_prev, tv_prev = z, tv
-            _write_message(parts["P"], templates["P"], np.exp(ln_p), k, layer=True)
-            _write_message(parts["T"], templates["T"], t, k, layer=True)
-            _write_message(parts["QV"], templates["QV"], qv, k, layer=True)
+            # From PS at HSURF to the lowest full level with that level's Tv, then layer by layer.
+            ln_p += _hydrostatic_step(z_below, tv if tv_below is None else tv_below, z, tv)
+            z_below, tv_below = z, tv
+            spools["P"].add(k, _encode(templates["P"], np.exp(ln_p), k, layer=True))
+            spools["T"].add(k, _encode(templates["T"], t, k, layer=True))
+            spools["QV"].add(k, _encode(templates["QV"], qv, k, layer=True))
             for name, stagger, component in (("U", "x", 0), ("V", "y", 1)):
                 cols = staggered.get(stagger, columns)
                 z_wind = z if cols is columns else _full_level_height(a, b, k, cols.hs)
-                _write_message(parts[name], templates[name], grid_wind(cols, z_wind, component), k, layer=True)
-            _write_message(parts["W"], templates["W"], columns.vertical_wind(a[k - 1] + b[k - 1] * columns.hs), k)
-        _write_message(parts["W"], templates["W"], columns.vertical_wind(columns.hs), enc.nlev + 1)
+                spools[name].add(k, _encode(templates[name], grid_wind(cols, z_wind, component), k, layer=True))
+            spools["W"].add(k + 1, _encode(templates["W"], columns.vertical_wind(a[k] + b[k] * columns.hs), k + 1))
+        spools["W"].add(1, _encode(templates["W"], columns.vertical_wind(a[0] + b[0] * columns.hs), 1))
 
         surface = {"PS": columns.ps, **columns.screen_level(), "TOT_PREC": tot_prec}
         if rotated is not None:
@@ -988,19 +1008,18 @@ def _write_member_lead(path: pathlib.Path, enc: _Encoding, surfaces: dict[str | 
                 rotated.south_pole_lat, rotated.south_pole_lon)
         with _Output(path) as out:
             for name in _MODEL_LEVEL_FIELDS:
-                parts[name].seek(0)
-                shutil.copyfileobj(parts[name], out.file, length=16 << 20)
+                spools[name].copy_to(out.file)
             for name, spec in _SURFACE_FIELDS.items():
                 template = _template(enc, name, spec, member=member, lead=lead)
                 try:
-                    _write_message(out.file, template, surface[name])
+                    out.file.write(_encode(template, surface[name]))
                 finally:
                     eccodes.codes_release(template)
     finally:
         for h in templates.values():
             eccodes.codes_release(h)
-        for f in parts.values():
-            f.close()
+        for spool in spools.values():
+            spool.close()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -1032,7 +1051,8 @@ def write_sample(output_dir: str | os.PathLike, preset: str | SamplePreset = "sm
         A name in :data:`PRESETS` (see :func:`list_presets`), or a :class:`SamplePreset` for other sizes,
         e.g. ``dataclasses.replace(PRESETS["small"], grid=IconGrid(ncells=300))``.
     members : sequence of int, optional
-        Ensemble members (``perturbationNumber``; 0 is the unperturbed control). Default: the preset's.
+        Ensemble members, 0 to 254 (``perturbationNumber``; 0 is the unperturbed control;
+        ``numberOfForecastsInEnsemble`` is the largest member + 1). Default: the preset's.
     lead_times : sequence of int, optional
         Lead times [h] from the reference time 2026-07-15 00 UTC. Default: the preset's.
     packing : {"grid_simple", "grid_ccsds"}
@@ -1075,8 +1095,12 @@ def write_sample(output_dir: str | os.PathLike, preset: str | SamplePreset = "sm
         raise ValueError(f"bits_per_value must be an integer from 1 to 32, got {bits_per_value!r}")
     members = _check_ints("members", preset.members if members is None else members)
     lead_times = _check_ints("lead_times", preset.lead_times if lead_times is None else lead_times)
+    if max(members) > 254:
+        raise ValueError(f"members must be at most 254 (GRIB2 numberOfForecastsInEnsemble <= 255), got {max(members)}")
     if max(lead_times) >= 100 * 24:
         raise ValueError(f"lead times must be below 2400 h (lfffDDHH0000 names), got {max(lead_times)}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
 
     output_dir = pathlib.Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,15 @@
+"""Snakemake script of the product rules: compute one product for one member and lead time
+(see rules/products.smk)."""
+
+import sys
+
+from nwpflow.workflow import run_product_job
+
+# Not in a `with` block: the traceback of a failure must still find the log open.
+sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (injected by Snakemake)
+run_product_job(
+    snakemake.params.product,  # noqa: F821
+    list(snakemake.input),  # noqa: F821
+    snakemake.output[0],  # noqa: F821
+    threads=snakemake.threads,  # noqa: F821
+)
