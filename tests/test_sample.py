@@ -485,51 +485,69 @@ def test_conditional_instability(icon_fields):
         assert np.all(layer_lapse[aloft] < g / cpd + 0.0005)
 
 
-def most_unstable_cape(f, depth=3000.0):
-    """Return the CAPE [J kg-1] of the most unstable parcel (highest theta_e in the lowest ``depth`` m).
+def saturation_mixing_ratio(t, p):
+    return EPS * esat(t) / (p - esat(t))
 
-    The parcel keeps its potential temperature until saturated, then its equivalent potential
-    temperature in the common approximation theta_e = theta exp(Lv q / (cpd T)) (AMS Glossary of
-    Meteorology, "equivalent potential temperature", with T the parcel's start temperature instead of
-    its condensation level's); buoyancy from virtual temperatures, summed over every level above the
-    parcel's start where it is positive. Accurate to ~10-20 % against a full pseudo-adiabatic ascent:
-    enough for a range check.
+
+def pseudo_adiabatic_dt_dlnp(t, p):
+    """dT / d ln p [K] along a pseudo-adiabat (AMS Glossary of Meteorology, "pseudoadiabatic lapse
+    rate", in pressure coordinates; condensate falls out)."""
+    rs = saturation_mixing_ratio(t, p)
+    return (Rd * t + LV * rs) / (cpd + LV**2 * rs * EPS / (Rd * t**2))
+
+
+def most_unstable_cape(f, depth=3000.0, substeps=4):
+    """Return the CAPE [J kg-1] of the most unstable parcel of each column (the level of highest
+    equivalent potential temperature in the lowest ``depth`` m).
+
+    The parcel rises dry adiabatically to its lifting condensation level (its temperature from Bolton
+    1980, Mon. Wea. Rev. 108, 1046-1053, eq. 21), then pseudo-adiabatically (Heun's method,
+    ``substeps`` per model layer in ln p); buoyancy from virtual temperatures (the parcel saturated
+    above its LCL), summed over every level above the start where positive. On these profiles it
+    agrees with MetPy 1.7's ``most_unstable_cape_cin`` (depth 300 hPa) within ~4 %.
     """
     t, qv, p, z = f["T"], f["QV"], f["P"], f["Z"]
-    cols = np.arange(t.shape[1])
-    theta = t * (p0 / p) ** kappa
-    theta_e = theta * np.exp(LV * qv / (cpd * t))
+    nlev, ncol = t.shape
+    cols = np.arange(ncol)
+    theta_e = t * (p0 / p) ** kappa * np.exp(LV * qv / (cpd * t))  # only to choose the parcel
     start = np.argmax(np.where(z - f["HSURF"] <= depth, theta_e, 0.0), axis=0)
-    theta, theta_e, q = theta[start, cols], theta_e[start, cols], qv[start, cols]
-    t_dry = theta * (p / p0) ** kappa
-    # Saturated temperature with the parcel's theta_e at every level: bisection between 150 and 350 K.
-    lo, hi = np.full_like(t, 150.0), np.full_like(t, 350.0)
-    for _ in range(24):
-        mid = 0.5 * (lo + hi)
-        qs = EPS * esat(mid) / (p - (1.0 - EPS) * esat(mid))
-        too_warm = mid * (p0 / p) ** kappa * np.exp(LV * qs / (cpd * mid)) > theta_e
-        hi = np.where(too_warm, mid, hi)
-        lo = np.where(too_warm, lo, mid)
-    t_parcel = np.maximum(t_dry, lo)
-    qs = EPS * esat(t_parcel) / (p - (1.0 - EPS) * esat(t_parcel))
-    tv_parcel = t_parcel * (1.0 + rv_rd_minus_1 * np.minimum(q, qs))
+    t0, q0, p_start = t[start, cols], qv[start, cols], p[start, cols]
+    e0 = vapour_pressure(q0, p_start)
+    t_lcl = 2840.0 / (3.5 * np.log(t0) - np.log(e0 / 100.0) - 4.805) + 55.0
+    p_lcl = p_start * (t_lcl / t0) ** (1.0 / kappa)
+    t_moist, ln_p_moist = t_lcl.copy(), np.log(p_lcl)  # the parcel on its pseudo-adiabat
     tv_env = t * (1.0 + rv_rd_minus_1 * qv)
     thickness = f["HHL"][:-1] - f["HHL"][1:]
-    buoyancy = g * (tv_parcel - tv_env) / tv_env * thickness
-    above_start = np.arange(t.shape[0])[:, None] < start[None, :]
-    return np.sum(np.where(above_start, np.maximum(buoyancy, 0.0), 0.0), axis=0)
+    cape = np.zeros(ncol)
+    for k in range(nlev - 1, -1, -1):  # upward
+        active = k < start
+        moist = active & (p[k] < p_lcl)
+        step = (np.where(moist, np.log(p[k]), ln_p_moist) - ln_p_moist) / substeps
+        for _ in range(substeps):
+            k1 = pseudo_adiabatic_dt_dlnp(t_moist, np.exp(ln_p_moist))
+            k2 = pseudo_adiabatic_dt_dlnp(t_moist + step * k1, np.exp(ln_p_moist + step))
+            t_moist = t_moist + 0.5 * step * (k1 + k2)
+            ln_p_moist = ln_p_moist + step
+        t_parcel = np.where(moist, t_moist, t0 * (p[k] / p_start) ** kappa)
+        q_parcel = np.where(moist, saturation_mixing_ratio(t_parcel, p[k]), q0)
+        tv_parcel = t_parcel * (1.0 + rv_rd_minus_1 * q_parcel)
+        buoyancy = g * (tv_parcel - tv_env[k]) / tv_env[k] * thickness[k]
+        cape += np.where(active, np.maximum(buoyancy, 0.0), 0.0)
+    return cape
 
 
 def test_cape_in_part_of_the_domain(icon_fields):
-    """The most unstable parcel has a CAPE of 500-2500 J/kg in the unstable region, little elsewhere.
+    """The most unstable parcel has a CAPE of 500-2500 J/kg in the unstable region (the Po plain and
+    southern Alps), of < 100 J/kg over most of the rest; at the night lead times the run holds, the
+    instability is elevated, above the nocturnal inversion.
 
-    Target 500-2000 J/kg; the upper bound allows the simple parcel model's ~20 % error. Checked at the
-    night lead times the run holds (the instability is elevated, above the nocturnal inversion).
+    The generator aims at 500-2000 J/kg for the control; the upper bound adds 25 % for the members,
+    whose +-1 K and +-10 % QV perturbations change CAPE by up to that much.
     """
-    for lead in (0, 3):
-        cape = most_unstable_cape(icon_fields[(0, lead)])
-        assert 500.0 < cape.max() < 2500.0, lead
-        assert 0.03 < np.mean(cape > 100.0) < 0.6, lead
+    for (member, lead), f in icon_fields.items():
+        cape = most_unstable_cape(f)
+        assert 500.0 < cape.max() < 2500.0, (member, lead)
+        assert 0.03 < np.mean(cape > 100.0) < 0.6, (member, lead)
 
 
 # ------------------------------------------------------------------------------------------------

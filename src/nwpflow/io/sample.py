@@ -274,6 +274,7 @@ _HILLS = (
     (48.1, 7.05, 950, 0.65, 0.18),  # Vosges
     (45.4, 2.9, 1050, 1.0, 0.7),  # Massif Central
     (49.0, 13.0, 900, 0.35, 0.45),  # Bavarian Forest
+    (42.2, 9.05, 1900, 0.4, 0.15),  # Corsica
 )
 # Lowlands carved into the base height: (lat, lon, depth [m], radius in lat, in x [deg]).
 _BASINS = (
@@ -292,12 +293,17 @@ _VALLEYS = (
     (((46.65, 10.6, 900), (46.5, 11.35, 260), (46.07, 11.12, 200), (45.5, 10.9, 100)), 0.06),  # Adige
     (((46.2, 10.2, 700), (46.17, 9.4, 200), (45.8, 9.25, 200)), 0.05),  # Valtellina, Lake Como
 )
-# Sea (height exactly 0): polygons (lat, lon).
+# Sea (height exactly 0): polygons (lat, lon), and islands in them.
 _SEAS = (
-    ((43.3, 6.4), (43.55, 7.0), (43.75, 7.5), (43.95, 8.2), (44.4, 8.9), (44.05, 9.9), (43.6, 10.3),
-     (43.3, 10.6)),  # Ligurian Sea
+    ((41.0, 0.8), (41.4, 2.2), (42.3, 3.2), (42.7, 3.05), (43.5, 3.9), (43.45, 4.5), (43.3, 5.4), (43.1, 5.9),
+     (43.55, 7.0), (43.75, 7.5), (43.95, 8.2), (44.4, 8.9), (44.05, 9.9), (43.6, 10.3), (43.0, 10.5),
+     (42.4, 11.2), (41.7, 12.3), (41.0, 12.9)),  # Mediterranean: Gulf of Lion, Ligurian and Tyrrhenian Seas
     ((45.45, 12.35), (45.8, 13.1), (45.65, 13.75), (45.0, 13.65), (45.3, 14.45), (44.5, 14.9), (43.8, 15.7),
-     (43.45, 16.5), (43.0, 17.5), (43.0, 13.8), (43.6, 13.55), (44.4, 12.25)),  # Adriatic Sea
+     (43.45, 16.5), (43.0, 17.5), (42.6, 18.2), (41.5, 19.5), (41.5, 16.0), (42.0, 15.0), (42.45, 14.2),
+     (43.6, 13.55), (44.4, 12.25)),  # Adriatic Sea
+)
+_ISLANDS = (
+    ((41.4, 9.1), (41.6, 8.8), (42.1, 8.6), (42.6, 8.65), (43.0, 9.4), (42.6, 9.5), (41.9, 9.4)),  # Corsica
 )
 
 
@@ -342,7 +348,8 @@ def orography(lat, lon):
     An Alpine ridge up to about 4000 m (Mont Blanc, Monte Rosa, Bernina) with its main valleys (Rhône,
     Rhine, Inn, Ticino, Aosta, Adige, Valtellina) carved to their floors, the Jura, Swabian Jura, Black
     Forest, Vosges, Massif Central, Apennines and Dinarides, plains at 300-500 m north of the Alps, the
-    Po plain, Rhône corridor and Rhine graben lower, and the Ligurian and Adriatic Seas at exactly 0 m.
+    Po plain, Rhône corridor and Rhine graben lower, and the Mediterranean (with Corsica) and the
+    Adriatic at exactly 0 m.
     Shared by all grids, so an ICON and a COSMO sample see the same terrain.
     """
     lat = np.asarray(lat, dtype=np.float64)
@@ -367,12 +374,16 @@ def orography(lat, lon):
         h = np.where(h > floor, h - (h - floor) * np.exp(-((d / width) ** 2)), h)
     h = np.maximum(h, 0.0)
     # Coasts: land rises from 0 m over ~15 km; sea is exactly 0 m.
-    for polygon in _SEAS:
-        sea = _inside(lat, lon, polygon)
+    for polygon in _SEAS + _ISLANDS:
         closed = [(a, b, 0.0) for a, b in polygon + polygon[:1]]
         d, _, _ = _polyline(y, x, closed)
-        h = np.where(sea, 0.0, h * np.minimum(d / 0.15, 1.0) ** 0.5)
-    return h
+        h = h * np.minimum(d / 0.15, 1.0) ** 0.5
+    sea = np.zeros(lat.shape, dtype=bool)
+    for polygon in _SEAS:
+        sea |= _inside(lat, lon, polygon)
+    for polygon in _ISLANDS:
+        sea &= ~_inside(lat, lon, polygon)
+    return np.where(sea, 0.0, h)
 
 
 @dataclass(frozen=True)
@@ -560,20 +571,20 @@ class _Columns:
         self.h_bl = 1000.0 + 800.0 * (0.5 + 0.5 * np.sin(0.45 * lon + 0.3) * np.cos(1.1 * lat - 0.5))
         self.mixing = 0.45 + 0.45 * self.day
         self.night_inversion = 5.5 * (1.0 - self.day) * (1.0 - 0.6 * self.unstable)
-        self.steepening = 1.25 * self.unstable
-        self.warm_middle = 3.0 * (1.0 - self.unstable)
+        self.steepening = 0.75 * self.unstable
+        self.warm_middle = 4.0 * (1.0 - self.unstable)
         z_bl_top = hsurf + self.h_bl
         self.z_inversion = np.maximum(2500.0 + 150.0 * (lat - 48.0), z_bl_top + 400.0)
         self.inversion = 3.5 * self.subsided
         self.subsided_drying = 0.5 * self.subsided
-        # Moisture: relative humidity in the boundary layer and aloft.
-        self.rh_bl = 0.55 + 0.16 * self.unstable + 0.04 * (1.0 + np.sin(0.7 * lon - 1.3 * lat))
+        # Moisture: relative humidity in the boundary layer (at its night-time temperature) and aloft.
+        self.rh_bl = 0.57 + 0.12 * self.unstable + 0.04 * (1.0 + np.sin(0.7 * lon - 1.3 * lat))
         self.rh_aloft = 0.12 + 0.08 * (1.0 + np.cos(0.6 * lon + 0.8 * lat))
         # Near-saturated troposphere where it rains: the frontal zone and the convective cells.
         cells = _convective_cells(lat, lon, seed, member, lead)
         self.cloudy = np.maximum(0.9 * _frontal_zone(lat, lon, lead), np.minimum(2.0 * cells, 0.9))
         # Winds: a westerly jet of ~45 m/s near 10 km north of the Alps, a weaker meridional wave, and a
-        # boundary-layer wind from 0.3 to 7.5 m/s whose calm zones give 10 m winds below 1 m/s.
+        # boundary-layer wind from 0.4 to 9.4 m/s whose calm zones give 10 m winds below 1 m/s.
         self.u_bg = 5.0 + 2.0 * np.cos(0.4 * lon)
         jet = 44.0 * np.exp(-(((lat - 47.8) / 2.6) ** 2)) * (0.9 + 0.1 * np.cos(2 * np.pi * (lon - 4.0) / 17.0))
         self.jet_excess = jet - self.u_bg
@@ -617,7 +628,7 @@ class _Columns:
         """Return temperature [K] and specific humidity [kg kg-1] at heights ``z`` [m]."""
         h = z - self.hs
         t_standard = self._t_standard(z)
-        # Steeper lapse rate (up to +1 K/km) in the 4 km above the boundary layer where it is unstable,
+        # Steeper lapse rate (up to +0.6 K/km) in the 4 km above the boundary layer where it is unstable,
         # compensated in the 4 km above that, so that the tropopause keeps its temperature.
         above = np.clip((h - self.h_bl) * (1.0 / 4000.0), 0.0, 2.0)
         t = t_standard - self.steepening * (1.0 - np.cos(np.pi * above))
@@ -632,7 +643,7 @@ class _Columns:
         height_above_bl = h - self.h_bl
         if height_above_bl.min() < 6000.0:
             mixed = (_GAMMA_DRY - _GAMMA) * _ramp(-height_above_bl, 80.0)
-            t_moisture = t + 0.6 * mixed
+            t_moisture = t + (0.35 - 0.2 * self.day) * mixed  # mixing entrains dry air by day
             t += self.mixing * mixed
         else:
             t_moisture = t.copy()
@@ -1096,7 +1107,8 @@ def write_sample(output_dir: str | os.PathLike, preset: str | SamplePreset = "sm
     members = _check_ints("members", preset.members if members is None else members)
     lead_times = _check_ints("lead_times", preset.lead_times if lead_times is None else lead_times)
     if max(members) > 254:
-        raise ValueError(f"members must be at most 254 (GRIB2 numberOfForecastsInEnsemble <= 255), got {max(members)}")
+        raise ValueError(f"members must be at most 254 (GRIB2 numberOfForecastsInEnsemble <= 255), "
+                         f"got {max(members)}")
     if max(lead_times) >= 100 * 24:
         raise ValueError(f"lead times must be below 2400 h (lfffDDHH0000 names), got {max(lead_times)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -1123,7 +1135,7 @@ def write_sample(output_dir: str | os.PathLike, preset: str | SamplePreset = "sm
     return paths
 
 
-if __name__ == "__main__":  # pragma: no cover - a convenience for benchmarks: python -m nwpflow.io.sample DIR PRESET
+if __name__ == "__main__":  # pragma: no cover - for benchmarks: python -m nwpflow.io.sample DIR [PRESET]
     import sys
     import time
 
