@@ -29,6 +29,39 @@ earthkit-meteo: (1 − ε)/ε with ε = 0.621981, i.e. 0.607767."""
 p0 = 1.0e5
 """Reference pressure of potential temperature [Pa]."""
 
+epsilon = Rd / Rv
+"""Ratio of the gas constants R_d/R_v [1] = 0.621982 (COSMO/ICON ``rdv``)."""
+
+T0 = 273.15
+"""Melting point of water [K] (0 °C)."""
+
+Lv = 2.501e6
+"""Latent heat of vaporisation at 0 °C [J kg-1]. COSMO ``lh_v``; MetPy uses 2.50084e6, earthkit
+2.5008e6."""
+
+Ls = 2.835e6
+"""Latent heat of sublimation at 0 °C [J kg-1]. COSMO ``lh_s``."""
+
+cpv = 1869.46
+"""Specific heat of water vapour at constant pressure [J kg-1 K-1]. ICON ``cpv``."""
+
+cl = 4218.0
+"""Specific heat of liquid water [J kg-1 K-1] (ICON ``clw`` is 4192.6; MetPy ``Cp_l`` 4219.4)."""
+
+tetens_water = (610.78, 17.2693882, 273.16, 35.86)
+"""Magnus/Tetens saturation vapour pressure over water, ``b1 exp(b2 (T - b3) / (T - b4))`` [Pa]:
+(b1 [Pa], b2w [1], b3 [K], b4w [K]) of COSMO (``b1``, ``b2w``, ``b3``, ``b4w`` of ``data_constants``)."""
+
+tetens_ice = (610.78, 21.8745584, 273.16, 7.66)
+"""The same over ice (COSMO ``b2i``, ``b4i``)."""
+
+ifs_tetens_water = (611.21, 17.502, 273.16, 32.19)
+"""IFS (and meteodata-lab ``physical_constants``) Tetens coefficients over water (IFS CY47R3, Part IV,
+eq. 7.5, after Buck 1981)."""
+
+ifs_tetens_ice = (611.21, 22.587, 273.16, -0.7)
+"""IFS Tetens coefficients over ice (Alduchov and Eskridge 1996)."""
+
 earth_radius = 6371229.0
 """Radius of the Earth [m] used by COSMO/ICON GRIB (``radius`` key, shape of earth 6) and
 earthkit-meteo ``R_earth``; converts geopotential to geometric height."""

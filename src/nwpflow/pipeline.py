@@ -77,9 +77,10 @@ def compute_products(
     log.info("read %s fields from %d files in %.2f s", ", ".join(dataset.data_vars), len(inputs),
              time.perf_counter() - start)
     written = {}
+    cache: dict = {}  # required products and shared intermediates, computed once for all products
     for name in products:
         start = time.perf_counter()
-        result = compute(name, dataset, **options.get(name, {}))
+        result = compute(name, dataset, cache=cache, **options.get(name, {}))
         inputs_text = " ".join(os.path.basename(str(p)) for p in inputs)
         written[name] = write_netcdf(result, outputs[name], history=f"{name} from {inputs_text}")
         log.info("%s computed and written to %s in %.2f s (%d threads)", name, written[name],

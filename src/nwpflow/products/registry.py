@@ -36,7 +36,15 @@ class Option:
 
 @dataclass(frozen=True)
 class Product:
-    """A post-processing product."""
+    """A post-processing product.
+
+    ``function(dataset, *, cache, **options)`` returns the product as a DataArray. ``inputs`` are the
+    data-model fields it reads; ``requires`` are other products it consumes (e.g. HPBL consumes BRN):
+    :func:`compute` takes them from the dataset when present (a product file read back), else from
+    ``cache``, else computes and caches them. ``cache`` is a dict shared by the products of one job, in
+    which a product may also keep intermediate results other products reuse (e.g. one parcel ascent for
+    CAPE_ML and CIN_ML), keyed by a tuple that starts with its own name.
+    """
 
     name: str
     description: str
@@ -45,6 +53,7 @@ class Product:
     function: Callable[..., xr.DataArray] = field(repr=False)
     standard_name: str | None = None
     options: Mapping[str, Option] = field(default_factory=dict)
+    requires: tuple[str, ...] = ()
     reference: str = ""
     validation: str = ""
 
@@ -87,19 +96,43 @@ registry = Registry()
 """Every product nwpflow knows."""
 
 
-def fields_needed(products: list[str]) -> list[str]:
-    """Input fields of ``products``, each once, in a stable order."""
-    return list(dict.fromkeys(name for product in products for name in registry[product].inputs))
+def fields_needed(products: list[str], available: set[str] | None = None) -> list[str]:
+    """Input fields of ``products`` and of the products they require, each once, in a stable order.
+
+    A required product in ``available`` (e.g. already computed and read back) needs no inputs of its own.
+    """
+    available = available or set()
+    fields: dict[str, None] = {}
+
+    def visit(name: str) -> None:
+        product = registry[name]
+        for required in product.requires:
+            if required in available:
+                fields[required] = None
+            else:
+                visit(required)
+        fields.update(dict.fromkeys(product.inputs))
+
+    for product in products:
+        visit(product)
+    return list(fields)
 
 
-def compute(name: str, dataset: xr.Dataset, **options: Any) -> xr.DataArray:
+def compute(name: str, dataset: xr.Dataset, *, cache: dict | None = None, **options: Any) -> xr.DataArray:
     """Compute product ``name`` from a model run in the data model (:func:`nwpflow.open_run`).
 
-    Returns a float32 :class:`xarray.DataArray` named ``name`` with units, ``long_name``, CF
-    ``standard_name`` where one exists, and the options it was computed with.
+    ``cache`` (optional) is shared by the products of one job: required products and intermediate
+    results are computed once. Returns a float32 :class:`xarray.DataArray` named ``name`` with units,
+    ``long_name``, CF ``standard_name`` where one exists, and the options it was computed with.
     """
     product = registry[name]
     resolved = product.resolve_options(options)
+    cache = {} if cache is None else cache
+    for required in product.requires:
+        if required not in dataset.data_vars:
+            if (required,) not in cache:
+                cache[(required,)] = compute(required, dataset, cache=cache)
+            dataset = dataset.assign({required: cache[(required,)]})
     for field_name in product.inputs:
         if field_name not in dataset.data_vars:
             sources = dataset.attrs.get("source_files") or ["the dataset"]
@@ -108,7 +141,7 @@ def compute(name: str, dataset: xr.Dataset, **options: Any) -> xr.DataArray:
                 f"product {name!r} needs it, but it is not in {', '.join(map(str, sources))} (found: {held})",
                 field=field_name,
             )
-    result = product.function(dataset, **resolved).astype("float32")
+    result = product.function(dataset, cache=cache, **resolved).astype("float32")
     result.name = name
     attrs = {"units": product.units, "long_name": product.description}
     if product.standard_name:

@@ -13,7 +13,7 @@ from nwpflow.products._columns import as_field, at_mass_points, columns, lead_di
 from nwpflow.products.registry import Product, registry
 
 
-def _brn(dataset: xr.Dataset) -> xr.DataArray:
+def _brn(dataset: xr.Dataset, *, cache: dict) -> xr.DataArray:
     r"""Bulk Richardson number on model levels.
 
     .. math::

@@ -1,0 +1,1 @@
+"""Products: convection (being written)."""

@@ -1,0 +1,1 @@
+"""Products: levels (being written)."""

@@ -1,0 +1,1 @@
+"""Products: thermo (being written)."""

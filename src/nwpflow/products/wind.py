@@ -1,0 +1,1 @@
+"""Products: wind (being written)."""
