@@ -14,11 +14,13 @@ Errors name the file, the message number and, where known, the field.
 
 from __future__ import annotations
 
+import mmap
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+from gribapi import gribapi as _binding
 
 from nwpflow.errors import InputError
 from nwpflow.io.datamodel import canonical_name
@@ -121,45 +123,131 @@ def _grid_signature(handle, grid_type: str, path: str, index: int) -> tuple:
     return tuple(values)
 
 
-def scan(path: str | os.PathLike) -> list[Message]:
-    """Read the header of every message of a GRIB file (no data is decoded).
+def _split(path: str, data) -> list[tuple[int, int]] | None:
+    """Offsets and lengths of the messages in ``data`` (the file's bytes), from each message's
+    section 0; ``None`` for GRIB 1 messages of the large-file convention (read sequentially instead).
 
-    Raises :class:`~nwpflow.errors.InputError` for a file that is empty, is not GRIB, or ends in a
-    truncated or corrupt message.
+    Zero bytes between and after messages are padding (MARS pads files to a block size). Raises
+    :class:`InputError` for a message whose length runs past the end of the file or that does not end
+    with ``7777``, and for other bytes that are not a message.
+    """
+    size = len(data)
+    pieces = []
+    position = 0
+    while position < size:
+        start = data.find(b"GRIB", position)
+        gap_end = size if start < 0 else start
+        if data[position:gap_end].strip(b"\0"):
+            where = "after the last complete message" if start < 0 else "before message"
+            raise InputError(
+                f"{gap_end - position} bytes at byte {position} ({where} {len(pieces) + (start >= 0)}) are not "
+                "a GRIB message: the file is truncated or corrupt",
+                path=path,
+            )
+        if start < 0:
+            break
+        edition = data[start + 7] if start + 16 <= size else None
+        if edition == 2:
+            length = int.from_bytes(data[start + 8:start + 16], "big")
+        elif edition == 1:
+            length = int.from_bytes(data[start + 4:start + 7], "big")
+            if length & 0x800000:
+                return None
+        else:
+            raise InputError(f"message {len(pieces) + 1} (at byte {start}) is truncated or corrupt: "
+                             f"no valid GRIB edition in its section 0", path=path)
+        end = start + length
+        if end > size or data[end - 4:end] != b"7777":
+            raise InputError(
+                f"message {len(pieces) + 1} (at byte {start}) is truncated or corrupt: it should end at byte "
+                f"{end} with '7777'" + (f", the file has {size} bytes" if end > size else ""),
+                path=path,
+            )
+        pieces.append((start, length))
+        position = end
+    return pieces
+
+
+def scan(path: str | os.PathLike, threads: int | None = None) -> list[Message]:
+    """Read the header of every message of a GRIB file (no data is decoded), ``threads`` at a time.
+
+    The file is memory-mapped and split into messages from their section 0; each message becomes an
+    ecCodes handle (a copy) and its header keys are read, in a thread pool. Raises
+    :class:`~nwpflow.errors.InputError` for a file that is empty, is not GRIB, or holds a truncated or
+    corrupt message.
     """
     path = os.fspath(path)
-    messages: list[Message] = []
-    size = os.path.getsize(path)
-    if size == 0:
+    if os.path.getsize(path) == 0:
         raise InputError("the file is empty", path=path)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        pieces = _split(path, data)
+        if pieces is None:
+            return _scan_sequentially(path)
+        if not pieces:
+            raise InputError("no GRIB message found: not a GRIB file", path=path)
+        with memoryview(data) as view:
+
+            def read(job):
+                index, (start, length) = job
+                with view[start:start + length] as part:
+                    try:
+                        handle = eccodes.codes_new_from_message(part)
+                    except eccodes.GribInternalError as error:
+                        raise InputError(f"message {index + 1} (at byte {start}) is corrupt: {error}",
+                                         path=path) from None
+                try:
+                    return _header(handle, path, index)
+                except eccodes.GribInternalError as error:
+                    eccodes.codes_release(handle)
+                    raise InputError(f"message {index + 1} has an unreadable header: {error}",
+                                     path=path) from None
+
+            return _map(read, list(enumerate(pieces)), threads, release_on_error=True)
+
+
+def _scan_sequentially(path: str) -> list[Message]:
+    """ecCodes' own file reader, for GRIB 1 files with messages over 8 MB (large-file convention)."""
+    messages: list[Message] = []
     with open(path, "rb") as f:
-        index = 0
         while True:
             offset = f.tell()
             try:
                 handle = eccodes.codes_grib_new_from_file(f)
             except eccodes.GribInternalError as error:
-                raise InputError(
-                    f"message {index + 1} (at byte {offset}) is truncated or corrupt: {error}", path=path
-                ) from None
+                release(messages)
+                raise InputError(f"message {len(messages) + 1} (at byte {offset}) is truncated or corrupt: "
+                                 f"{error}", path=path) from None
             if handle is None:
-                break
+                return messages
+            messages.append(_header(handle, path, len(messages)))
+
+
+def _map(function, jobs: list, threads: int | None, release_on_error: bool = False) -> list:
+    """``[function(job) for job in jobs]`` in a thread pool of ``threads`` (ecCodes releases the GIL)."""
+    threads = max(1, min(threads or os.cpu_count() or 1, len(jobs)))
+    if threads == 1:
+        results = []
+        try:
+            for job in jobs:
+                results.append(function(job))
+        except BaseException:
+            if release_on_error:
+                release(results)
+            raise
+        return results
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nwpflow-grib") as pool:
+        futures = [pool.submit(function, job) for job in jobs]
+        results, first_error = [], None
+        for future in futures:
             try:
-                messages.append(_header(handle, path, index))
-            except eccodes.GribInternalError as error:
-                eccodes.codes_release(handle)
-                raise InputError(f"message {index + 1} has an unreadable header: {error}", path=path) from None
-            index += 1
-        trailing = size - f.tell()
-    if not messages:
-        raise InputError("no GRIB message found: not a GRIB file", path=path)
-    if trailing > 4:
-        raise InputError(
-            f"{trailing} bytes after the last complete message ({index}) are not a GRIB message: "
-            "the file is truncated or corrupt",
-            path=path,
-        )
-    return messages
+                results.append(future.result())
+            except BaseException as error:  # noqa: BLE001 - re-raised below, after every job ended
+                first_error = first_error or error
+    if first_error is not None:
+        if release_on_error:
+            release(results)
+        raise first_error
+    return results
 
 
 def _header(handle, path: str, index: int) -> Message:
@@ -199,40 +287,46 @@ def release(messages: list[Message]) -> None:
             message.handle = None
 
 
+def _get_float_array_into(handle, out: np.ndarray) -> None:
+    """Decode the values of ``handle`` straight into the C-contiguous float32 array ``out``.
+
+    ecCodes' C function ``grib_get_float_array`` takes the destination buffer; the Python binding's
+    ``codes_get_float_array`` allocates a new array instead, which would cost a copy of every field.
+    """
+    length = _binding.ffi.new("size_t*", out.size)
+    error = _binding.lib.grib_get_float_array(
+        _binding.get_handle(handle), b"values", _binding.ffi.cast("float *", out.ctypes.data), length
+    )
+    _binding.GRIB_CHECK(error)
+
+
 def _decode_one(message: Message, out: np.ndarray) -> None:
     try:
-        values = eccodes.codes_get_float_array(message.handle, "values")
+        size = eccodes.codes_get_size(message.handle, "values")
+        if size != out.size:
+            raise InputError(
+                f"{message.where()} holds {size} values, the grid has {out.size}",
+                path=message.path,
+                field=message.name,
+            )
+        _get_float_array_into(message.handle, out)
     except eccodes.GribInternalError as error:
         raise InputError(
             f"{message.where()} cannot be decoded (corrupt data section?): {error}",
             path=message.path,
             field=message.name,
         ) from None
-    if values.size != out.size:
-        raise InputError(
-            f"{message.where()} holds {values.size} values, the grid has {out.size}",
-            path=message.path,
-            field=message.name,
-        )
     if message.bitmap:
         missing = eccodes.codes_get_double(message.handle, "missingValue")
-        values[values == np.float32(missing)] = np.nan
-    out[...] = values.reshape(out.shape)
+        out[out == np.float32(missing)] = np.nan
 
 
 def decode_into(jobs: list[tuple[Message, np.ndarray]], threads: int | None = None) -> None:
-    """Decode each message of ``jobs`` into its target float32 array view, ``threads`` at a time.
+    """Decode each message of ``jobs`` into its target (a C-contiguous float32 view), in parallel.
 
     Missing values (GRIB bitmap) become NaN.
     """
-    threads = max(1, min(threads or os.cpu_count() or 1, len(jobs)))
-    if threads == 1:
-        for message, out in jobs:
-            _decode_one(message, out)
-        return
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nwpflow-decode") as pool:
-        # list() re-raises the first error of any decode.
-        list(pool.map(lambda job: _decode_one(*job), jobs))
+    _map(lambda job: _decode_one(*job), jobs, threads)
 
 
 def grid_coordinates(message: Message) -> dict[str, tuple[tuple[str, ...], np.ndarray, dict]]:

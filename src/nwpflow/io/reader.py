@@ -166,7 +166,7 @@ def _open_grib(paths: list[str], wanted: list[str] | None, threads: int | None) 
     messages: list[grib.Message] = []
     try:
         for path in paths:
-            messages.extend(grib.scan(path))
+            messages.extend(grib.scan(path, threads))
         return _assemble(messages, paths, wanted, threads)
     finally:
         grib.release(messages)
