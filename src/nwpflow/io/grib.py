@@ -19,7 +19,9 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import cffi
 import numpy as np
+from gribapi import bindings as _library
 from gribapi import gribapi as _binding
 
 from nwpflow.errors import InputError
@@ -76,6 +78,7 @@ class Message:
     bitmap: bool
     handle: int = field(repr=False)
     pv: np.ndarray | None = field(default=None, repr=False)
+    mapping: object = field(default=None, repr=False)
 
     def where(self) -> str:
         return f"message {self.index + 1}"
@@ -103,10 +106,20 @@ def _reference_time(date: int, time: int) -> np.datetime64:
     return np.datetime64(f"{text[:4]}-{text[4:6]}-{text[6:]}", "m")
 
 
+_STEP_UNIT_MINUTES = {"s": 1 / 60, "m": 1, "h": 60, "": 60, "D": 1440}
+
+
 def _step_minutes(handle) -> int:
-    """End of the forecast time range in minutes (the valid time of accumulations and maxima too)."""
-    eccodes.codes_set_string(handle, "stepUnits", "m")
-    return eccodes.codes_get_long(handle, "endStep")
+    """End of the forecast time range in minutes (the valid time of accumulations and maxima too).
+
+    ecCodes writes ``endStep`` with a unit suffix unless the unit is hours (``"60m"``, ``"1"``, ``"30s"``);
+    reading it as a string leaves the handle unmodified (setting ``stepUnits`` would not)."""
+    text = eccodes.codes_get_string(handle, "endStep")
+    number = text.rstrip("smhDMY")
+    unit = text[len(number):]
+    if unit not in _STEP_UNIT_MINUTES or not number.lstrip("-").isdigit():
+        raise eccodes.GribInternalError(-1)
+    return round(int(number) * _STEP_UNIT_MINUTES[unit])
 
 
 def _grid_signature(handle, grid_type: str, path: str, index: int) -> tuple:
@@ -121,6 +134,22 @@ def _grid_signature(handle, grid_type: str, path: str, index: int) -> tuple:
         ktype = str if key == "uuidOfHGrid" else (float if "Degrees" in key else int)
         values.append(_optional(handle, key, ktype))
     return tuple(values)
+
+
+_ffi = cffi.FFI()
+_ffi.cdef("void* grib_handle_new_from_message(void* context, const void* data, size_t data_len);")
+_lib = _ffi.dlopen(_library.library_path)
+
+
+def _handle_in_place(part) -> int:
+    """An ecCodes handle over the message bytes ``part`` without copying them (ecCodes' public C
+    function ``grib_handle_new_from_message``, which the Python binding does not expose: it only has the
+    copying variant). The bytes must outlive the handle: :func:`scan` keeps the file mapped until the
+    run's handles are released."""
+    handle = _lib.grib_handle_new_from_message(_ffi.NULL, _ffi.from_buffer(part), len(part))
+    if handle == _ffi.NULL:
+        raise eccodes.GribInternalError(-1)
+    return int(_ffi.cast("size_t", handle))
 
 
 def _split(path: str, data) -> list[tuple[int, int]] | None:
@@ -179,30 +208,30 @@ def scan(path: str | os.PathLike, threads: int | None = None) -> list[Message]:
     path = os.fspath(path)
     if os.path.getsize(path) == 0:
         raise InputError("the file is empty", path=path)
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        pieces = _split(path, data)
-        if pieces is None:
-            return _scan_sequentially(path)
-        if not pieces:
-            raise InputError("no GRIB message found: not a GRIB file", path=path)
-        with memoryview(data) as view:
+    with open(path, "rb") as f:
+        data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    pieces = _split(path, data)
+    if pieces is None:
+        return _scan_sequentially(path)
+    if not pieces:
+        raise InputError("no GRIB message found: not a GRIB file", path=path)
+    view = memoryview(data)
 
-            def read(job):
-                index, (start, length) = job
-                with view[start:start + length] as part:
-                    try:
-                        handle = eccodes.codes_new_from_message(part)
-                    except eccodes.GribInternalError as error:
-                        raise InputError(f"message {index + 1} (at byte {start}) is corrupt: {error}",
-                                         path=path) from None
-                try:
-                    return _header(handle, path, index)
-                except eccodes.GribInternalError as error:
-                    eccodes.codes_release(handle)
-                    raise InputError(f"message {index + 1} has an unreadable header: {error}",
-                                     path=path) from None
+    def read(job):
+        index, (start, length) = job
+        try:
+            handle = _handle_in_place(view[start:start + length])
+        except eccodes.GribInternalError as error:
+            raise InputError(f"message {index + 1} (at byte {start}) is corrupt: {error}", path=path) from None
+        try:
+            message = _header(handle, path, index)
+        except eccodes.GribInternalError as error:
+            eccodes.codes_release(handle)
+            raise InputError(f"message {index + 1} has an unreadable header: {error}", path=path) from None
+        message.mapping = data  # the handle reads the mapped file: keep it mapped as long as the handle
+        return message
 
-            return _map(read, list(enumerate(pieces)), threads, release_on_error=True)
+    return _map(read, list(enumerate(pieces)), threads, release_on_error=True)
 
 
 def _scan_sequentially(path: str) -> list[Message]:
