@@ -172,6 +172,9 @@ def _open_grib(paths: list[str], wanted: list[str] | None, threads: int | None) 
         grib.release(messages)
 
 
+TIME_INVARIANT_FIELDS = ("HHL", "HSURF", "FIS", "CLAT", "CLON")
+"""Fields of a model's constants file: they take no part in the run's members and lead times."""
+
 LEAD_DIMS = ("member", "time", "step")
 """Leading dims of a run, in this order: ensemble member, reference time (several analyses or runs in
 one file, as in ERA5), lead time. A dim with a single value becomes a scalar coordinate."""
@@ -212,10 +215,17 @@ def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
     if not variables:
         return xr.Dataset()
 
-    mass_grid, staggering = _check_grids(variables)
+    mass_grid, staggering, mass_message = _check_grids(variables, messages)
+    # The run's members and lead times come from the time-dependent fields: the constants file's
+    # (lead time 0, no member) would otherwise make a one-lead-time run look like two lead times and
+    # drop its `step` coordinate whenever HHL or HSURF is read with it.
+    # Where only constant fields are asked for, the other messages of the files say which member and
+    # lead time they belong to.
+    timed = [m for v in variables.values() for m in v.messages if m.name not in TIME_INVARIANT_FIELDS]
+    timed = timed or [m for m in messages if m.name not in TIME_INVARIANT_FIELDS]
+    timed = timed or [m for v in variables.values() for m in v.messages]
     lead_values = {
-        dim: sorted({key[i] for v in variables.values() for m in v.messages for key in [_lead_key(m)]
-                     if key[i] is not None})
+        dim: sorted({key[i] for m in timed for key in [_lead_key(m)] if key[i] is not None})
         for i, dim in enumerate(LEAD_DIMS)
     }
 
@@ -235,7 +245,7 @@ def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
             dataset[name].attrs["staggering"] = staggering[name]
 
     first = next(iter(variables.values())).messages[0]
-    _add_horizontal_coordinates(dataset, first, variables)
+    _add_horizontal_coordinates(dataset, first, mass_message)
     if hybrid:
         dataset = _derive_hybrid(dataset, variables, wanted, paths)
     for dim, values in lead_values.items():
@@ -253,15 +263,18 @@ def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
     return dataset
 
 
-def _check_grids(variables: dict[str, _Variable]) -> tuple[tuple, dict[str, str]]:
+def _check_grids(variables: dict[str, _Variable], messages: list[grib.Message]) -> tuple[tuple, dict[str, str],
+                                                                                     grib.Message]:
     """Return the mass-point grid, and the C-grid staggering of variables on a shifted grid.
 
     Every message must be on the mass grid, or on the same grid shifted by half a grid length along x
     or y (COSMO's staggered U and V).
     """
-    counts = Counter(m.grid for v in variables.values() for m in v.messages)
+    # The mass grid is the one most messages of the files are on (all of them, not only the selected:
+    # a run read for U and V alone still has T, P, HHL... on the mass points).
+    counts = Counter(m.grid for m in messages)
     mass_grid = counts.most_common(1)[0][0]
-    mass_example = next(m for v in variables.values() for m in v.messages if m.grid == mass_grid)
+    mass_example = next(m for m in messages if m.grid == mass_grid)
     staggering = {}
     for variable in variables.values():
         for m in variable.messages:
@@ -276,7 +289,7 @@ def _check_grids(variables: dict[str, _Variable]) -> tuple[tuple, dict[str, str]
                     field=m.name,
                 )
             staggering[variable.name] = shift
-    return mass_grid, staggering
+    return mass_grid, staggering, mass_example
 
 
 def _staggering(grid: tuple, mass: tuple, grid_type: str) -> str | None:
@@ -387,7 +400,7 @@ def _attrs(name: str, message: grib.Message) -> dict:
     return attrs
 
 
-def _add_horizontal_coordinates(dataset: xr.Dataset, first: grib.Message, variables) -> None:
+def _add_horizontal_coordinates(dataset: xr.Dataset, first: grib.Message, mass: grib.Message) -> None:
     if first.grid_type == "unstructured_grid":
         if "CLAT" in dataset and "CLON" in dataset:
             lat = dataset["CLAT"]
@@ -401,7 +414,6 @@ def _add_horizontal_coordinates(dataset: xr.Dataset, first: grib.Message, variab
             for name in COORDINATE_FIELDS:
                 del dataset[name]
         return
-    mass = next(m for v in variables.values() if v.name not in ("U", "V") for m in v.messages)
     for name, (dims, values, attrs) in grib.grid_coordinates(mass).items():
         dataset.coords[name] = (dims, values, attrs)
     if first.grid_type == "rotated_ll":
