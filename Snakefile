@@ -12,7 +12,10 @@ configfile: "config/config.yaml"
 
 include: "rules/common.smk"
 include: "rules/sample.smk"
+include: "rules/cache.smk"
 include: "rules/products.smk"
+include: "rules/bundles.smk"
+include: "rules/fanin.smk"
 
 
 rule all:

@@ -1,15 +1,20 @@
-# One rule per product, all of the same shape, defined in a loop over the configured products: a
-# new product only needs its entry in the registry (nwpflow.products) and in config/schema.yaml.
+# One rule per product, all of the same shape, defined in a loop over the products the config writes
+# (config `products` and the products they require) that are in no bundle: a new product only needs
+# its entry in the registry (nwpflow.products) and in config/schema.yaml.
 # Paths (nwpflow.workflow): results/{run}/{member}/{lead}h/PRODUCT.nc, with its log under logs/
 # and its benchmark table under logs/benchmarks/ (benchmarks/ holds the project's own benchmarks).
+# A product that consumes another one (registry `requires`: HPBL uses BRN) has that product's file
+# as an input `requires`, and its job reads it back instead of computing it again.
 
-for product in config["products"]:
+for product in nwf.rule_products(config):
 
     rule:
         name:
             product.lower()
         input:
-            get_product_input,
+            data=get_product_input,
+            requires=get_required_input([product]),
+            warm=ancient(WARM_STAMP),
         output:
             nwf.output_template(config, product),
         log:
@@ -18,10 +23,14 @@ for product in config["products"]:
             nwf.benchmark_template(product)
         params:
             product=product,
+            options=nwf.product_options(config, product),
         threads: config["threads"]
         resources:
             mem_mb=get_product_mem_mb(product),
             runtime=config["resources"]["runtime"],
+            # set here, not left to Snakemake's default (an expression of the input sizes evaluated for
+            # every job: a third of the DAG-building time of an ICON-CH1-EPS day)
+            disk_mb=DISK_MB,
         conda:
             "../envs/nwpflow.yaml"
         script:

@@ -9,7 +9,8 @@ from nwpflow.workflow import run_product_job
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (injected by Snakemake)
 run_product_job(
     snakemake.params.product,  # noqa: F821
-    list(snakemake.input),  # noqa: F821
+    [*snakemake.input.data, *snakemake.input.requires],  # noqa: F821
     snakemake.output[0],  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
+    options=snakemake.params.options,  # noqa: F821
 )

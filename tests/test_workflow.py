@@ -29,6 +29,16 @@ def snakemake(workdir: Path, *args: str, timeout: float = 120) -> subprocess.Com
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.fixture(scope="session")
+def numba_cache(tmp_path_factory) -> str:
+    """One numba cache for the real runs of this session: only the first run's warm_cache compiles."""
+    return str(tmp_path_factory.mktemp("numba_cache"))
+
+
+SMALL = ("products=[BRN]", "bundles={catalogue: none}", "time_statistics={activate: false}")
+"""--config items of a small real run: one product, one job per product, no time products."""
+
+
 def output_of(proc: subprocess.CompletedProcess) -> str:
     return proc.stdout + proc.stderr
 
@@ -48,38 +58,77 @@ def test_lint_is_clean(tmp_path):
 
 
 def test_list_rules_one_rule_per_product(tmp_path):
+    """Without bundles every product has its rule; with the default bundle, the bundle's rule makes them."""
     from nwpflow.products import registry
 
-    proc = snakemake(tmp_path, "--list-rules", "--config", f"products=[{','.join(registry)}]")
+    proc = snakemake(tmp_path, "--list-rules", "--config", "bundles={catalogue: none}")
     assert proc.returncode == 0, output_of(proc)
     rules = set(proc.stdout.split())
-    assert {"all", "sample"} <= rules
+    assert {"all", "sample", "warm_cache", "ensemble_products", "ensemble_time_product", "time_product"} <= rules
     assert {name.lower() for name in registry} <= rules
+    assert "bundle_catalogue" not in rules
+    bundled = snakemake(tmp_path, "--list-rules", "--config", "bundles={catalogue: none, pair: [BRN, HPBL]}")
+    assert bundled.returncode == 0, output_of(bundled)
+    rules = set(bundled.stdout.split())
+    assert "bundle_pair" in rules and "brn" not in rules and "hpbl" not in rules
+    assert {name.lower() for name in registry if name not in ("BRN", "HPBL")} <= rules
 
 
 def test_dry_run_builds_the_dag(tmp_path):
-    """The default target: the sample, then BRN for every member and lead time of the small preset."""
+    """The default target: the whole catalogue (one bundle job per member and lead time of the small
+    preset), the ensemble products of each lead time, the time products of each member and their
+    ensemble statistics; the kernels compiled once, first."""
     proc = snakemake(tmp_path, "--dry-run", "--cores", "1")
     assert proc.returncode == 0, output_of(proc)
-    assert job_counts(proc.stdout) == {"sample": 1, "brn": 12, "all": 1, "total": 14}
-    assert "results/sample/002/003h/BRN.nc" in proc.stdout
-    assert "logs/sample/002/003h/BRN.log" in proc.stdout
-    assert "logs/benchmarks/sample/002/003h/BRN.tsv" in proc.stdout
+    # time products over lead times 0..3 h: TOT_PREC 1 h and 3 h sums, VMAX_10M 3 h maximum (the 6 h and
+    # 24 h windows are longer than the run)
+    assert job_counts(proc.stdout) == {"sample": 1, "warm_cache": 1, "bundle_catalogue": 12, "ensemble_products": 4,
+                                       "time_product": 9, "ensemble_time_product": 3, "all": 1, "total": 31}
+    for path in ("results/sample/002/003h/BRN.nc", "logs/sample/002/003h/bundle_catalogue.log",
+                 "logs/benchmarks/sample/002/003h/bundle_catalogue.tsv", "results/sample/ensemble/003h/BRN.nc",
+                 "results/sample/002/time/TOT_PREC_sum_3h.nc", "results/sample/ensemble/time/VMAX_10M_max_3h.nc"):
+        assert path in proc.stdout, path
+
+
+def test_dry_run_one_job_per_product(tmp_path):
+    """bundles={catalogue: none}: one job per product; HPBL's job has BRN's file as an input."""
+    from nwpflow.products import registry
+
+    if "HPBL" not in registry:
+        pytest.skip("HPBL is not registered yet")
+    proc = snakemake(tmp_path, "--dry-run", "--cores", "1", "--config", "bundles={catalogue: none}", "products=[HPBL]",
+                     "members=[0]", "lead_times=[1]")
+    assert proc.returncode == 0, output_of(proc)
+    assert job_counts(proc.stdout) == {"sample": 1, "warm_cache": 1, "brn": 1, "hpbl": 1, "all": 1, "total": 5}
+    hpbl = proc.stdout.split("rule hpbl:", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r"input: .*results/sample/000/001h/BRN\.nc", hpbl), hpbl
 
 
 def test_dry_run_with_config_overrides(tmp_path):
     """--config values (read as strings by Snakemake) reach the DAG with their types."""
     proc = snakemake(tmp_path, "--dry-run", "--cores", "1",
-                     "--config", "members=[1]", "lead_times=[0,3]", "threads=1", "output_dir=out")
+                     "--config", "members=[1]", "lead_times=[0,3]", "threads=1", "output_dir=out", "bundles={catalogue: none}",
+                     "products=[BRN]", "ensemble={quantiles: [0.25, 0.75]}")
     assert proc.returncode == 0, output_of(proc)
-    assert job_counts(proc.stdout) == {"sample": 1, "brn": 2, "all": 1, "total": 4}
+    # one member: no ensemble; lead times 0 and 3 h: only the 3 h windows
+    assert job_counts(proc.stdout) == {"sample": 1, "warm_cache": 1, "brn": 2, "time_product": 2, "all": 1,
+                                       "total": 7}
     assert "out/sample/001/003h/BRN.nc" in proc.stdout
+    assert "out/sample/001/time/TOT_PREC_sum_3h.nc" in proc.stdout
 
 
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
-        ("products=[NOPE]", [r"'NOPE' is not one of \['BRN'\]", r"\['products'\]"]),
+        ("products=[NOPE]", [r"config key 'products': unknown product 'NOPE'; allowed values: all, .*BRN"]),
+        ("products=nope", [r"'nope' does not match '\^all\$'", r"\['products'\]"]),
+        ("formats=[grib2]", [r"'grib2' is not one of \['netcdf'\]", r"\['formats'\]"]),
+        ("bundles={b: [NOPE]}", [r"config key 'bundles.b': product 'NOPE' is not computed by this config; allowed "
+                                 r"values: .*BRN"]),
+        ("product_options={BRN: {colour: red}}", [r"config key 'product_options.BRN.colour': BRN has no option "
+                                                  r"'colour'; allowed options: none"]),
+        ("ensemble={statistics: [median]}", [r"'median' is not one of \['mean', 'std', 'min', 'max'\]"]),
+        ("incremental=maybe", [r"'maybe' is not of type 'boolean'", r"\['incremental'\]"]),
         ("threads=0", [r"0 is less than the minimum of 1", r"\['threads'\]"]),
         ("lead_times=[-1]", [r"-1 is less than the minimum of 0", r"\['lead_times'\]"]),
         ("sample={preset: huge}", [r"config key 'sample.preset': unknown preset 'huge'; allowed values: small, "]),
@@ -94,13 +143,14 @@ def test_bad_config_names_the_key(tmp_path, override, expected):
         assert re.search(pattern, output_of(proc)), output_of(proc)
 
 
-def test_failed_job_logs_its_error(tmp_path):
+def test_failed_job_logs_its_error(tmp_path, numba_cache):
     """A product job on a corrupt input fails; its log holds the traceback, and the terminal shows it."""
     (tmp_path / "input" / "000").mkdir(parents=True)
     (tmp_path / "input" / "lfff00000000c").write_bytes(b"GRIB" + bytes(100))
     (tmp_path / "input" / "000" / "lfff00000000").write_bytes(b"not a GRIB file")
     proc = snakemake(tmp_path, "--cores", "1", "--config", "sample={activate: false}",
-                     "run={name: broken, input_dir: input}", "members=[0]", "lead_times=[0]")
+                     "run={name: broken, input_dir: input}", "members=[0]", "lead_times=[0]", *SMALL,
+                     f"numba_cache_dir={numba_cache}", timeout=300)
     assert proc.returncode != 0
     log = tmp_path / "logs" / "broken" / "000" / "000h" / "BRN.log"
     text = log.read_text()
@@ -112,11 +162,12 @@ def test_failed_job_logs_its_error(tmp_path):
 
 @pytest.mark.slow
 def test_end_to_end_run(tmp_path):
-    """A real run on the sample (1 member, 2 lead times) writes BRN files; a second run has nothing to do."""
+    """A real run on the sample (1 member, 2 lead times) writes BRN files; rule warm_cache compiles the
+    kernels into .numba_cache before them and no product job compiles; a second run has nothing to do."""
     import numpy as np
     import xarray as xr
 
-    args = ("--cores", "2", "--config", "members=[0]", "lead_times=[0,1]")
+    args = ("--cores", "2", "--config", "members=[0]", "lead_times=[0,1]", *SMALL)
     proc = snakemake(tmp_path, *args, timeout=600)
     assert proc.returncode == 0, output_of(proc)
 
@@ -128,13 +179,65 @@ def test_end_to_end_run(tmp_path):
             values = ds["BRN"].values
         assert values.size > 0
         assert np.isfinite(values).all(), f"{path}: BRN has non-finite values"
-        assert (tmp_path / "logs" / "sample" / "000" / lead / "BRN.log").is_file()
+        log = (tmp_path / "logs" / "sample" / "000" / lead / "BRN.log").read_text()
+        assert re.search(r"numba kernels: [1-9]\d* loaded from the cache, 0 compiled", log), log
         assert (tmp_path / "logs" / "benchmarks" / "sample" / "000" / lead / "BRN.tsv").is_file()
     assert (tmp_path / "logs" / "sample" / "sample.log").is_file()
     assert not list((tmp_path / "results").rglob("*.tmp*")), "temporary files left behind"
-    # The jobs shared one numba cache (NUMBA_CACHE_DIR from numba_cache_dir).
-    assert list((tmp_path / ".numba_cache").rglob("*.nbi")), "no compiled kernel in .numba_cache"
+    # The jobs shared one numba cache (NUMBA_CACHE_DIR from numba_cache_dir), written by warm_cache only:
+    # no cache file is newer than its stamp.
+    warm_log = (tmp_path / "logs" / "warm_cache.log").read_text()
+    assert re.search(r"numba kernels: \d+ loaded from the cache, [1-9]\d* compiled and saved", warm_log), warm_log
+    stamp = next((tmp_path / ".numba_cache").glob("nwpflow-warm-*.done"))
+    entries = list((tmp_path / ".numba_cache").rglob("*.nb[ic]"))
+    assert entries, "no compiled kernel in .numba_cache"
+    assert max(p.stat().st_mtime for p in entries) <= stamp.stat().st_mtime
 
     again = snakemake(tmp_path, *args)
     assert again.returncode == 0, output_of(again)
     assert "Nothing to be done" in output_of(again), output_of(again)
+
+
+@pytest.mark.slow
+def test_incremental_run_as_the_model_writes(tmp_path, numba_cache):
+    """incremental=true targets only the lead times whose files are complete; called again once the
+    model has written the rest, it computes only what is new. The ensemble product of a lead time waits
+    for every member, a time product for every lead time of its member."""
+    from nwpflow.io.sample import write_sample
+
+    model = tmp_path / "model"
+    write_sample(model, "small", members=[0, 1], lead_times=[0, 1, 2])
+    full = {p: p.read_bytes() for p in model.rglob("lfff*")}
+    (model / "001" / "lfff00020000").unlink()  # member 1 has not reached +2 h yet
+    writing = model / "000" / "lfff00010000"  # member 0 is writing +1 h
+    writing.write_bytes(full[writing][: len(full[writing]) // 3])
+    args = ("--cores", "2", "--config", "sample={activate: false}", f"run={{name: live, input_dir: {model}}}",
+            "members=[0,1]", "lead_times=[0,1,2]", "products=[BRN]", "bundles={catalogue: none}", "incremental=true",
+            "ensemble={products: [BRN, TOT_PREC_sum_1h], statistics: [mean], quantiles: []}",
+            "time_statistics={fields: [{field: TOT_PREC, kind: accumulation, windows: [1]}]}",
+            f"numba_cache_dir={numba_cache}")
+    out = tmp_path / "results" / "live"
+
+    def made():
+        return sorted(str(p.relative_to(out)) for p in out.rglob("*.nc")) if out.exists() else []
+
+    first = snakemake(tmp_path, *args, timeout=600)
+    assert first.returncode == 0, output_of(first)
+    assert made() == ["000/000h/BRN.nc", "000/002h/BRN.nc", "001/000h/BRN.nc", "001/001h/BRN.nc",
+                      "ensemble/000h/BRN.nc"]
+    before = {p: (out / p).stat().st_mtime_ns for p in made()}
+
+    # the model finishes
+    writing.write_bytes(full[writing])
+    (model / "001" / "lfff00020000").write_bytes(full[model / "001" / "lfff00020000"])
+    second = snakemake(tmp_path, *args, timeout=600)
+    assert second.returncode == 0, output_of(second)
+    assert made() == ["000/000h/BRN.nc", "000/001h/BRN.nc", "000/002h/BRN.nc", "000/time/TOT_PREC_sum_1h.nc",
+                      "001/000h/BRN.nc", "001/001h/BRN.nc", "001/002h/BRN.nc", "001/time/TOT_PREC_sum_1h.nc",
+                      "ensemble/000h/BRN.nc", "ensemble/001h/BRN.nc", "ensemble/002h/BRN.nc",
+                      "ensemble/time/TOT_PREC_sum_1h.nc"]
+    assert {p: (out / p).stat().st_mtime_ns for p in before} == before, "a finished product was computed again"
+
+    third = snakemake(tmp_path, *args)
+    assert third.returncode == 0, output_of(third)
+    assert "Nothing to be done" in output_of(third), output_of(third)

@@ -27,6 +27,31 @@ def set_threads(threads: int | None) -> int:
     return used
 
 
+def history_of(name: str, inputs: Sequence[str | os.PathLike]) -> str:
+    """The ``history`` line of a product file: the product and the names of its input files."""
+    return f"{name} from {' '.join(os.path.basename(str(p)) for p in inputs)}"
+
+
+def products_in_files(inputs: Sequence[str | os.PathLike]) -> set[str]:
+    """Return the registered products that NetCDF files among ``inputs`` hold (nwpflow's own outputs).
+
+    Only the variable names are read; GRIB files and other formats are skipped.
+    """
+    found: set[str] = set()
+    for path in inputs:
+        if not os.path.isfile(path):
+            continue  # open_run reports it
+        with open(path, "rb") as f:
+            head = f.read(8)
+        if head[:3] != b"CDF" and head != b"\x89HDF\r\n\x1a\n":
+            continue
+        import netCDF4
+
+        with netCDF4.Dataset(path) as dataset:
+            found |= {name for name in dataset.variables if name in registry}
+    return found
+
+
 def compute_products(
     products: Sequence[str],
     inputs: Sequence[str | os.PathLike],
@@ -73,7 +98,10 @@ def compute_products(
         raise NwpflowError(f"no output path for {', '.join(missing)}")
     used = set_threads(threads)
     start = time.perf_counter()
-    dataset = open_run(inputs, fields_needed(products), threads=used)
+    # Products of products: a required product whose file is among the inputs (e.g. BRN.nc for HPBL)
+    # is read back instead of computed again.
+    available = products_in_files(inputs) - set(products)
+    dataset = open_run(inputs, fields_needed(products, available), threads=used)
     log.info("read %s fields from %d files in %.2f s", ", ".join(dataset.data_vars), len(inputs),
              time.perf_counter() - start)
     written = {}
@@ -81,8 +109,7 @@ def compute_products(
     for name in products:
         start = time.perf_counter()
         result = compute(name, dataset, cache=cache, **options.get(name, {}))
-        inputs_text = " ".join(os.path.basename(str(p)) for p in inputs)
-        written[name] = write_netcdf(result, outputs[name], history=f"{name} from {inputs_text}")
+        written[name] = write_netcdf(result, outputs[name], history=history_of(name, inputs))
         log.info("%s computed and written to %s in %.2f s (%d threads)", name, written[name],
                  time.perf_counter() - start, used)
     return written

@@ -1,9 +1,11 @@
 """Helpers the Snakemake workflow uses: file names, targets, wildcards and resource estimates.
 
 Everything ``rules/*.smk`` derives from the config is computed here, in plain functions that take
-the config dict and are unit-tested (``tests/test_workflow_helpers.py``), so the ``.smk`` files only
-wire things together. Two job functions, :func:`run_sample_job` and :func:`run_product_job`, are what
-``scripts/sample.py`` and ``scripts/product.py`` call.
+the config dict and are unit-tested (``tests/test_workflow_helpers.py``, ``tests/test_workflow_config.py``),
+so the ``.smk`` files only wire things together: the product set and the products they require, bundles,
+ensemble and time products, which inputs are complete (``incremental``), the numba warm-up stamp and the
+memory estimates. The job functions :func:`run_sample_job`, :func:`run_warm_job`, :func:`run_product_job`,
+:func:`run_bundle_job`, :func:`run_ensemble_job` and :func:`run_time_job` are what ``scripts/*.py`` call.
 
 Snakemake imports this module when it parses the workflow, so it imports nothing heavy (numba, xarray,
 ecCodes) at module level: the product registry, the sample presets and the compute code are imported
@@ -297,28 +299,71 @@ def _strip(path: str) -> str:
 
 
 def final_outputs(config: Mapping) -> list[str]:
-    """Return every file the default target builds: each configured product, member and lead time.
+    """Return every file the default target builds: products, then ensemble products, then time products.
 
     Parameters
     ----------
     config : Mapping
-        The validated workflow config (``products``, ``members``, ``lead_times``, ``run.name``,
-        ``output_dir``).
+        The validated workflow config.
 
     Returns
     -------
     list of str
-        Output paths, product by product, then member, then lead time.
+        :func:`product_outputs`, :func:`ensemble_outputs` and :func:`time_outputs`; with
+        ``incremental`` only those whose inputs are complete now (:func:`available_inputs`).
+    """
+    available = available_inputs(config) if config.get("incremental") else None
+    return (product_outputs(config, available) + ensemble_outputs(config, available)
+            + time_outputs(config, available))
+
+
+def target_files(config: Mapping) -> list[str]:
+    """Return the inputs of rule ``all``: :func:`final_outputs`, with one file per job.
+
+    A job that writes several files (a bundle, the ensemble products of a lead time) is asked for by one
+    of them; Snakemake reruns a job when any of its outputs is missing, so the others are made all the
+    same. This keeps the number of targets, which Snakemake's DAG building pays for one by one, at the
+    number of jobs (an ICON-CH1-EPS day with the catalogue bundled: 7,106 product files, 374 jobs).
+    """
+    outputs = final_outputs(config)
+    run = config["run"]["name"]
+    job_of = {}  # path -> the job that writes it, for the files of jobs with several outputs
+    for name, products in bundles(config).items():
+        for product in products:
+            template = output_template(config, product)
+            for member in config["members"]:
+                for lead in config["lead_times"]:
+                    job_of[_format_job(template, config, member, lead)] = (name, member, lead)
+    for template in ensemble_lead_outputs(config).values():
+        for lead in config["lead_times"]:
+            job_of[template.format(run=run, lead=lead_label(lead))] = ("ensemble", lead)
+    seen = set()
+    targets = []
+    for path in outputs:
+        job = job_of.get(path)
+        if job is None or job not in seen:
+            targets.append(path)
+            seen.add(job)
+    return targets
+
+
+def product_outputs(config: Mapping, available: set[tuple[int, int]] | None = None) -> list[str]:
+    """Return the file of each configured product, member and lead time (product, then member, then lead).
+
+    ``available``: the ``(member, lead)`` pairs to include (default: all).
     """
     outputs = []
-    for product in config["products"]:
+    for product in configured_products(config):
         template = output_template(config, product)
         for member in config["members"]:
             for lead in config["lead_times"]:
-                outputs.append(
-                    template.format(run=config["run"]["name"], member=member_label(member), lead=lead_label(lead))
-                )
+                if available is None or (member, lead) in available:
+                    outputs.append(_format_job(template, config, member, lead))
     return outputs
+
+
+def _format_job(template: str, config: Mapping, member: int, lead: int) -> str:
+    return template.format(run=config["run"]["name"], member=member_label(member), lead=lead_label(lead))
 
 
 def wildcard_constraints(config: Mapping) -> dict[str, str]:
@@ -451,10 +496,490 @@ def product_mem_mb(config: Mapping, product: str) -> int:
     return estimate_mem_mb(
         cells,
         levels,
-        len(product_inputs(product)),
+        len(product_inputs(product)) + len(product_requires(product)),
         safety_factor=res["mem_safety_factor"],
         base_mb=res["mem_base_mb"],
     )
+
+
+# --- the product set, products of products, bundles -----------------------------------------------
+
+
+def configured_products(config: Mapping) -> list[str]:
+    """Return the configured products: ``products`` as listed, or every registered product for ``all``.
+
+    Examples
+    --------
+    >>> configured_products({"products": ["BRN"]})
+    ['BRN']
+    """
+    products = config["products"]
+    if products == "all":
+        return product_names()
+    return list(products)
+
+
+def required_products(products: Sequence[str]) -> list[str]:
+    """Return ``products`` and every product they require (registry ``requires``), requirements first."""
+    from nwpflow.products import registry
+
+    ordered: dict[str, None] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            raise ConfigError("products", f"products require each other in a cycle: {' -> '.join((*path, name))}")
+        if name in ordered:
+            return
+        for required in registry[name].requires:
+            visit(required, (*path, name))
+        ordered[name] = None
+
+    for product in products:
+        visit(product, ())
+    return list(ordered)
+
+
+def written_products(config: Mapping) -> list[str]:
+    """Return every product the workflow writes files of: the configured ones and those they require."""
+    return required_products(configured_products(config))
+
+
+def bundles(config: Mapping) -> dict[str, list[str]]:
+    """Return the bundles, ``{name: [product, ...]}`` (config ``bundles``), with ``all`` resolved.
+
+    A bundle given as ``all`` holds every written product (:func:`written_products`) that no other
+    bundle lists; a bundle given as ``none`` or ``[]`` (switched off), or left empty, is dropped.
+
+    Examples
+    --------
+    >>> bundles({"products": ["BRN"], "bundles": {"catalogue": "all"}})
+    {'catalogue': ['BRN']}
+    """
+    given = {name: products for name, products in (config.get("bundles") or {}).items()
+             if products not in ("none", None)}
+    listed = {product for products in given.values() if products != "all" for product in products}
+    result = {}
+    for name, products in given.items():
+        if products == "all":
+            products = [p for p in written_products(config) if p not in listed]
+        if products:
+            result[name] = list(products)
+    return result
+
+
+def bundle_of(config: Mapping) -> dict[str, str]:
+    """Return ``{product: bundle name}`` for every product in a bundle."""
+    return {product: name for name, products in bundles(config).items() for product in products}
+
+
+def rule_products(config: Mapping) -> list[str]:
+    """Return the products that get their own rule: every written product that is in no bundle (a
+    bundled product is made by its bundle's rule only, so that no output has two rules)."""
+    bundled = bundle_of(config)
+    return [product for product in written_products(config) if product not in bundled]
+
+
+def product_requires(product: str) -> tuple[str, ...]:
+    """Return the products ``product`` consumes (registry ``requires``)."""
+    from nwpflow.products import registry
+
+    return tuple(registry[product].requires)
+
+
+def required_files(config: Mapping, products: Sequence[str], member: int, lead: int) -> list[str]:
+    """Return the files of the products that ``products`` require but do not compute themselves.
+
+    A product job (or a bundle) reads a required product back from its file, which its own rule (or
+    bundle) writes, instead of computing it again: HPBL's job reads BRN.nc. Requirements computed in the
+    same bundle are not files.
+    """
+    inside = set(products)
+    needed = []
+    for product in products:
+        for required in product_requires(product):
+            if required not in inside and required not in needed:
+                needed.append(required)
+    return [_format_job(output_template(config, p), config, member, lead) for p in needed]
+
+
+def product_options(config: Mapping, product: str) -> dict:
+    """Return the configured options of ``product`` (``product_options``), ``{}`` where none are set."""
+    return dict((config.get("product_options") or {}).get(product) or {})
+
+
+def bundle_log_template(name: str) -> str:
+    """Return the log path of a bundle's jobs.
+
+    Examples
+    --------
+    >>> bundle_log_template("thermo")
+    'logs/{run}/{member}/{lead}h/bundle_thermo.log'
+    """
+    return log_template(f"bundle_{name}")
+
+
+def bundle_benchmark_template(name: str) -> str:
+    """Return the Snakemake benchmark path of a bundle's jobs."""
+    return benchmark_template(f"bundle_{name}")
+
+
+# --- ensemble products -----------------------------------------------------------------------------
+
+ENSEMBLE_LABEL = "ensemble"
+"""Folder that takes the member's place in the paths of ensemble products."""
+
+TIME_LABEL = "time"
+"""Folder that takes the lead time's place in the paths of time products."""
+
+
+def ensemble_members(config: Mapping) -> list[int]:
+    """Return the members the ensemble products combine: all configured ones (empty if fewer than 2)."""
+    members = list(config["members"])
+    return members if len(members) >= 2 else []
+
+
+def ensemble_products(config: Mapping) -> list[str]:
+    """Return the products combined over members, one file per lead time (``ensemble.products``)."""
+    block = config.get("ensemble") or {}
+    if not block.get("activate", False) or not ensemble_members(config):
+        return []
+    chosen = block.get("products", "all")
+    configured = configured_products(config)
+    if chosen == "all":
+        return configured
+    return [p for p in chosen if p in configured]
+
+
+def ensemble_time_products(config: Mapping) -> list[str]:
+    """Return the time products combined over members, one file per time product (``ensemble.products``)."""
+    block = config.get("ensemble") or {}
+    if not block.get("activate", False) or not ensemble_members(config):
+        return []
+    chosen = block.get("products", "all")
+    names = list(time_products(config))
+    if chosen == "all":
+        return names
+    return [n for n in chosen if n in names]
+
+
+def ensemble_template(config: Mapping) -> str:
+    """Return the output path of an ensemble product, with ``{run}``, ``{lead}``, ``{product}`` wildcards.
+
+    Examples
+    --------
+    >>> ensemble_template({"output_dir": "results"})
+    'results/{run}/ensemble/{lead}h/{product}.nc'
+    """
+    return f"{_strip(config['output_dir'])}/{{run}}/{ENSEMBLE_LABEL}/{{lead}}h/{{product}}.nc"
+
+
+def ensemble_time_template(config: Mapping) -> str:
+    """Return the output path of the ensemble statistics of a time product (wildcards ``{run}``, ``{name}``).
+
+    Examples
+    --------
+    >>> ensemble_time_template({"output_dir": "results"})
+    'results/{run}/ensemble/time/{name}.nc'
+    """
+    return f"{_strip(config['output_dir'])}/{{run}}/{ENSEMBLE_LABEL}/{TIME_LABEL}/{{name}}.nc"
+
+
+def ensemble_outputs(config: Mapping, available: set[tuple[int, int]] | None = None) -> list[str]:
+    """Return the ensemble products' files: every ensemble product and lead time, then every time product.
+
+    With ``available``, a lead time only where every member's input of it is complete, and a time
+    product only where every member's inputs of every lead time are.
+    """
+    members = ensemble_members(config)
+    run = config["run"]["name"]
+    outputs = []
+    template = ensemble_template(config)
+    for product in ensemble_products(config):
+        for lead in config["lead_times"]:
+            if available is None or all((m, lead) in available for m in members):
+                outputs.append(template.format(run=run, lead=lead_label(lead), product=product))
+    complete = available is None or all((m, t) in available for m in members for t in config["lead_times"])
+    if complete:
+        template = ensemble_time_template(config)
+        outputs.extend(template.format(run=run, name=name) for name in ensemble_time_products(config))
+    return outputs
+
+
+def ensemble_lead_outputs(config: Mapping) -> dict[str, str]:
+    """Return ``{product: path with {run} and {lead}}`` of the ensemble products one job per lead time
+    writes (rule ``ensemble_products``)."""
+    template = ensemble_template(config)
+    return {product: template.replace("{product}", product) for product in ensemble_products(config)}
+
+
+def ensemble_lead_inputs(config: Mapping, run: str, lead: str) -> dict[str, list[str]]:
+    """Return ``{product: [file of each member]}`` of the ensemble products of one lead time."""
+    members = ensemble_members(config)
+    return {product: [output_template(config, product).format(run=run, member=member_label(m), lead=lead)
+                      for m in members]
+            for product in ensemble_products(config)}
+
+
+def ensemble_thresholds(config: Mapping, product: str) -> list[float]:
+    """Return the exceedance thresholds configured for ``product`` (a product or time product name)."""
+    return [float(v) for v in ((config.get("ensemble") or {}).get("thresholds") or {}).get(product, [])]
+
+
+# --- time products ---------------------------------------------------------------------------------
+
+TIME_SHORT = {"accumulation": "sum", "max": "max", "min": "min", "mean": "mean"}
+"""The kind of a time product as its name spells it (as ``nwpflow.products.fanin.time_variable_name``)."""
+
+
+def time_product_name(field: str, kind: str, window: int) -> str:
+    """Return the name of a time product (its file and variable name) for a window in whole hours.
+
+    Examples
+    --------
+    >>> time_product_name("TOT_PREC", "accumulation", 3)
+    'TOT_PREC_sum_3h'
+    """
+    return f"{field}_{TIME_SHORT[kind]}_{int(window)}h"
+
+
+def time_products(config: Mapping, *, covered_only: bool = True) -> dict[str, tuple[str, str, int]]:
+    """Return the time products, ``{name: (field, kind, window)}``, from ``time_statistics.fields``.
+
+    A window of ``W`` hours ending at lead time ``t`` needs the lead times ``t`` and ``t - W``; a time
+    product whose window no pair of configured lead times spans is left out (``covered_only``).
+
+    Examples
+    --------
+    >>> cfg = {"lead_times": [0, 1, 2, 3], "time_statistics": {"activate": True, "fields": [
+    ...     {"field": "TOT_PREC", "kind": "accumulation", "windows": [1, 3, 24]}]}}
+    >>> time_products(cfg)
+    {'TOT_PREC_sum_1h': ('TOT_PREC', 'accumulation', 1), 'TOT_PREC_sum_3h': ('TOT_PREC', 'accumulation', 3)}
+    """
+    block = config.get("time_statistics") or {}
+    if not block.get("activate", False):
+        return {}
+    leads = set(config["lead_times"])
+    result = {}
+    for entry in block.get("fields") or []:
+        for window in entry["windows"]:
+            if covered_only and not any(t - window in leads for t in leads):
+                continue
+            result[time_product_name(entry["field"], entry["kind"], window)] = (entry["field"], entry["kind"], int(window))
+    return result
+
+
+def time_template(config: Mapping) -> str:
+    """Return the output path of a time product, with ``{run}``, ``{member}`` and ``{name}`` wildcards.
+
+    Examples
+    --------
+    >>> time_template({"output_dir": "results"})
+    'results/{run}/{member}/time/{name}.nc'
+    """
+    return f"{_strip(config['output_dir'])}/{{run}}/{{member}}/{TIME_LABEL}/{{name}}.nc"
+
+
+def time_outputs(config: Mapping, available: set[tuple[int, int]] | None = None) -> list[str]:
+    """Return every time product's file, member by member (with ``available``: only members whose
+    inputs of every lead time are complete)."""
+    template = time_template(config)
+    outputs = []
+    names = list(time_products(config))
+    for member in config["members"]:
+        if available is not None and not all((member, t) in available for t in config["lead_times"]):
+            continue
+        outputs.extend(template.format(run=config["run"]["name"], member=member_label(member), name=name)
+                       for name in names)
+    return outputs
+
+
+def time_inputs(config: Mapping, name: str, member: int) -> list[str]:
+    """Return the input files of a time product of one member: the field at every lead time, in order.
+
+    A field of the model files (TOT_PREC, T_2M, ...) is read from the model's files of each lead time;
+    a product from its product files.
+    """
+    field, _, _ = time_products(config)[name]
+    leads = sorted(config["lead_times"])
+    if field in written_products(config):
+        template = output_template(config, field)
+        return [_format_job(template, config, member, lead) for lead in leads]
+    return [job_inputs(config, member, lead)[0] for lead in leads]
+
+
+# --- incremental runs: which inputs are complete ---------------------------------------------------
+
+
+def grib_complete(path: str | os.PathLike) -> bool:
+    """Return whether a file is a sequence of whole GRIB messages (each one's length reaches its ``7777``).
+
+    A model writing the file leaves it truncated inside a message, which this detects without decoding
+    anything (a few bytes read per message). GRIB 1 messages, whose length field may be a scaled one,
+    are checked with ecCodes (:func:`nwpflow.io.grib.scan`). Up to 4 trailing bytes are allowed, as
+    the reader allows them.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile() as f:
+    ...     _ = f.write(b"GRIB" + bytes(3) + bytes([2]) + (24).to_bytes(8, "big") + bytes(4) + b"7777")
+    ...     f.flush()
+    ...     grib_complete(f.name)
+    True
+    """
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            offset = 0
+            while size - offset > 4:
+                f.seek(offset)
+                head = f.read(16)
+                if len(head) < 16 or head[:4] != b"GRIB":
+                    return False
+                if head[7] == 1:
+                    return _grib1_complete(path)
+                if head[7] != 2:
+                    return False
+                length = int.from_bytes(head[8:16], "big")
+                if length < 20 or offset + length > size:
+                    return False
+                f.seek(offset + length - 4)
+                if f.read(4) != b"7777":
+                    return False
+                offset += length
+            return offset > 0
+    except OSError:
+        return False
+
+
+def _grib1_complete(path) -> bool:
+    from nwpflow.errors import InputError
+    from nwpflow.io import grib
+
+    try:
+        grib.release(grib.scan(path))
+    except InputError:
+        return False
+    return True
+
+
+def input_complete(path: str, *, marker: str | None = None, min_age_s: float = 0, now: float | None = None) -> bool:
+    """Return whether one input file is complete: it exists, is unchanged for ``min_age_s`` seconds, its
+    ``marker`` file (if any) exists, and, for GRIB, it is a sequence of whole messages."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return False
+    if marker and not os.path.exists(marker):
+        return False
+    if min_age_s and (now if now is not None else time.time()) - stat.st_mtime < min_age_s:
+        return False
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head == b"GRIB":
+        return grib_complete(path)
+    return stat.st_size > 0
+
+
+def available_inputs(config: Mapping) -> set[tuple[int, int]]:
+    """Return the ``(member, lead)`` pairs whose input files are complete now (config ``incremental``).
+
+    A pair counts when its model file and the constants file are complete (:func:`input_complete` with
+    ``run.ready_pattern`` and ``run.min_age_s``). With ``sample.activate`` every pair counts: the
+    workflow writes the sample itself.
+    """
+    pairs = {(m, t) for m in config["members"] for t in config["lead_times"]}
+    if is_activated(config, "sample"):
+        return pairs
+    directory, constants, pattern = input_layout(config)
+    run = config["run"]
+    min_age = run.get("min_age_s", 0)
+    now = time.time()
+    if not input_complete(_join(directory, constants), min_age_s=min_age, now=now):
+        return set()
+    ready = run.get("ready_pattern") or ""
+    result = set()
+    for member, lead in pairs:
+        path = _join(directory, input_file_name(pattern, member, lead))
+        marker = _join(directory, input_file_name(ready, member, lead)) if ready else None
+        if input_complete(path, marker=marker, min_age_s=min_age, now=now):
+            result.add((member, lead))
+    return result
+
+
+# --- the shared numba cache ------------------------------------------------------------------------
+
+
+def package_fingerprint() -> str:
+    """Return a short hash of what numba's cache entries depend on: nwpflow's source files (path, size,
+    modification time: numba's own staleness test) and the numba and Python versions.
+
+    Any change gives a new warm-up stamp (:func:`warm_stamp`), so rule ``warm_cache`` runs again.
+    """
+    import hashlib
+    from importlib import metadata
+
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    digest.update(f"numba {metadata.version('numba')} python {sys.version_info[:3]}".encode())
+    for path in sorted(root.rglob("*.py")):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root)} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def warm_stamp(config: Mapping) -> str:
+    """Return the file rule ``warm_cache`` writes once it has compiled every kernel into the cache.
+
+    It lies in the cache folder and is named after :func:`package_fingerprint`, so that a new cache
+    folder, changed kernels or another numba get a new warm-up.
+    """
+    return _join(config["numba_cache_dir"], f"nwpflow-warm-{package_fingerprint()}.done")
+
+
+# --- memory estimates beyond one product ----------------------------------------------------------
+
+
+def _mem(config: Mapping, levels: int, fields: int) -> int:
+    cells, _ = domain_size(config)
+    res = config["resources"]
+    return estimate_mem_mb(cells, max(1, levels), max(1, fields), safety_factor=res["mem_safety_factor"],
+                           base_mb=res["mem_base_mb"])
+
+
+def bundle_mem_mb(config: Mapping, products: Sequence[str]) -> int:
+    """Return the ``mem_mb`` of one bundle job: every distinct input field, required product and output
+    held at once (3-D fields counted throughout)."""
+    from nwpflow.products import fields_needed
+
+    _, levels = domain_size(config)
+    inside = set(products)
+    outside = {r for p in products for r in product_requires(p) if r not in inside}
+    fields = set(fields_needed(list(products), available=outside))
+    computed = set(required_products(list(products))) - outside
+    # estimate_mem_mb counts one output; the others and the in-graph requirements come on top
+    return _mem(config, levels, len(fields) + len(computed) - 1)
+
+
+def ensemble_mem_mb(config: Mapping) -> int:
+    """Return the ``mem_mb`` of one ensemble job: every member's field and the statistics, 3-D."""
+    _, levels = domain_size(config)
+    block = config.get("ensemble") or {}
+    outputs = len(block.get("statistics", [])) + len(block.get("quantiles", [])) + 4
+    return _mem(config, levels, len(ensemble_members(config)) + outputs)
+
+
+def time_mem_mb(config: Mapping, name: str) -> int:
+    """Return the ``mem_mb`` of one job of time product ``name``: the field at every lead time and the
+    windows (a surface field of the model files on one level, a product or model-level field on all)."""
+    from nwpflow.io.datamodel import FIELDS, SURFACE
+
+    field = time_products(config, covered_only=False)[name][0]
+    _, levels = domain_size(config)
+    info = FIELDS.get(field)
+    if field not in written_products(config) and info is not None and info.vertical == SURFACE:
+        levels = 1
+    return _mem(config, levels, 2 * len(config["lead_times"]))
 
 
 # --- config: command-line values and checks beyond the JSON schema --------------------------------
@@ -505,23 +1030,27 @@ def coerce_config(config: dict, schema: Mapping) -> dict:
 
     def convert(value, sub: Mapping):
         sub = resolve(sub)
-        kind = sub.get("type")
-        if isinstance(value, dict) and kind == "object":
+        kinds = sub.get("type")
+        kinds = set(kinds) if isinstance(kinds, list) else {kinds}
+        if isinstance(value, dict) and "object" in kinds:
             props = sub.get("properties", {})
+            extra = sub.get("additionalProperties")
             for key in value:
                 if key in props:
                     value[key] = convert(value[key], props[key])
+                elif isinstance(extra, Mapping):
+                    value[key] = convert(value[key], extra)
             return value
-        if isinstance(value, list) and kind == "array" and "items" in sub:
+        if isinstance(value, list) and "array" in kinds and "items" in sub:
             return [convert(v, sub["items"]) for v in value]
         if not isinstance(value, str):
             return value
         text = value.strip()
-        if kind == "integer" and re.fullmatch(r"[+-]?\d+", text):
+        if "integer" in kinds and re.fullmatch(r"[+-]?\d+", text):
             return int(text)
-        if kind == "number" and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
+        if "number" in kinds and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
             return float(text)
-        if kind == "boolean" and text.lower() in ("true", "false"):
+        if "boolean" in kinds and text.lower() in ("true", "false"):
             return text.lower() == "true"
         return value
 
@@ -541,13 +1070,117 @@ def check_config(config: Mapping) -> None:
         Naming the key and the allowed values.
     """
     known = product_names()
-    for product in config["products"]:
-        if product not in known:
-            raise ConfigError("products", f"unknown product {product!r}; allowed values: {', '.join(known)}")
+    if config["products"] != "all":
+        if isinstance(config["products"], str):
+            raise ConfigError("products", f"{config['products']!r}: give `all` or a list of products ({', '.join(known)})")
+        for product in config["products"]:
+            if product not in known:
+                raise ConfigError("products", f"unknown product {product!r}; allowed values: all, {', '.join(known)}")
+    _check_product_options(config, known)
+    _check_bundles(config)
+    _check_time_statistics(config)
+    _check_ensemble(config)
     if is_activated(config, "sample"):
         _preset(config["sample"]["preset"])
     else:
         input_file_name(config["run"]["pattern"], config["members"][0], config["lead_times"][0])
+
+
+def _check_product_options(config: Mapping, known: list[str]) -> None:
+    from nwpflow.errors import OptionError
+    from nwpflow.products import registry
+
+    options = config.get("product_options") or {}
+    for product, given in options.items():
+        if product not in known:
+            raise ConfigError("product_options", f"unknown product {product!r}; allowed values: {', '.join(known)}")
+        if not isinstance(given, Mapping):
+            raise ConfigError(f"product_options.{product}", f"{given!r} is not a mapping {{option: value}}")
+        entry = registry[product]
+        for name, value in list(given.items()):
+            key = f"product_options.{product}.{name}"
+            if name not in entry.options:
+                accepted = ", ".join(sorted(entry.options)) or "none"
+                raise ConfigError(key, f"{product} has no option {name!r}; allowed options: {accepted}")
+            given[name] = _coerce_option(value, entry.options[name].default)
+            try:
+                entry.resolve_options({name: given[name]})
+            except OptionError as error:
+                choices = entry.options[name].choices
+                allowed = f"; allowed values: {', '.join(map(repr, choices))}" if choices else ""
+                raise ConfigError(key, f"{error}{allowed}") from None
+
+
+def _coerce_option(value, default):
+    """A product option from ``snakemake --config`` arrives as text: read it as YAML where the option's
+    default is not text (numbers, booleans, lists of numbers)."""
+    import yaml
+
+    if isinstance(value, str) and not isinstance(default, str):
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+    if isinstance(value, list) and isinstance(default, (list, tuple)):
+        inner = default[0] if default else 0.0
+        value = [_coerce_option(v, inner) for v in value]
+        return tuple(value) if isinstance(default, tuple) else value
+    return value
+
+
+def _check_bundles(config: Mapping) -> None:
+    written = written_products(config)
+    seen: dict[str, str] = {}
+    given = config.get("bundles") or {}
+    if sum(products == "all" for products in given.values()) > 1:
+        raise ConfigError("bundles", "only one bundle can be `all`")
+    for name, products in given.items():
+        key = f"bundles.{name}"
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)):
+            raise ConfigError("bundles", f"bundle name {name!r}: use lower-case letters, digits and '_'")
+        if products in ("all", "none", None):
+            continue
+        if not isinstance(products, list):
+            raise ConfigError(key, f"{products!r}: give `all`, `none` or a list of products ({', '.join(written)})")
+        for product in products:
+            if product not in written:
+                raise ConfigError(key, f"product {product!r} is not computed by this config; allowed values: "
+                                       f"{', '.join(written)}")
+            if product in seen:
+                raise ConfigError(key, f"product {product!r} is already in bundle {seen[product]!r}")
+            seen[product] = name
+
+
+def _check_time_statistics(config: Mapping) -> None:
+    from nwpflow.io.datamodel import FIELDS
+
+    allowed = [*written_products(config), *FIELDS]
+    block = config.get("time_statistics") or {}
+    for i, entry in enumerate(block.get("fields") or []):
+        if entry["field"] not in allowed:
+            raise ConfigError(f"time_statistics.fields[{i}].field",
+                              f"unknown field {entry['field']!r}; allowed values: {', '.join(allowed)}")
+
+
+def _check_ensemble(config: Mapping) -> None:
+    block = config.get("ensemble") or {}
+    allowed = [*configured_products(config), *time_products(config, covered_only=False)]
+    chosen = block.get("products", "all")
+    if isinstance(chosen, str) and chosen != "all":
+        raise ConfigError("ensemble.products", f"{chosen!r}: give `all` or a list of {', '.join(allowed)}")
+    if isinstance(chosen, list):
+        for name in chosen:
+            if name not in allowed:
+                raise ConfigError("ensemble.products", f"unknown product {name!r}; allowed values: {', '.join(allowed)}")
+    # Thresholds may name products or time products this config does not compute (they are unused then),
+    # but not names that could never be one.
+    from nwpflow.io.datamodel import FIELDS
+
+    fields = "|".join(re.escape(f) for f in [*product_names(), *FIELDS])
+    possible = re.compile(rf"({fields})(_({'|'.join(TIME_SHORT.values())})_\d+h)?")
+    for name in block.get("thresholds") or {}:
+        if name not in allowed and not possible.fullmatch(name):
+            raise ConfigError("ensemble.thresholds", f"unknown product {name!r}; allowed values: {', '.join(allowed)}")
 
 
 def _preset(name: str):
@@ -679,4 +1312,278 @@ def run_product_job(
             threads=threads,
         )
         logger.info("wrote %s in %.1f s", written[product], time.perf_counter() - start)
+        _log_cache_use()
     return Path(written[product])
+
+
+def _log_cache_use() -> None:
+    from nwpflow.kernels import _cache
+
+    logger.info("numba kernels: %s (NUMBA_CACHE_DIR=%s)", _cache.report(), os.environ.get("NUMBA_CACHE_DIR"))
+
+
+def run_bundle_job(
+    products: Sequence[str],
+    inputs: Sequence[str | os.PathLike],
+    outputs: Mapping[str, str | os.PathLike],
+    *,
+    threads: int = 1,
+    options: Mapping[str, Mapping] | None = None,
+) -> dict[str, Path]:
+    """Compute a bundle of products of one member and lead time as one dask.delayed graph (rules
+    ``bundle_*``; :func:`nwpflow.bundle.compute_bundle`).
+
+    Parameters
+    ----------
+    products : sequence of str
+        The bundle's products.
+    inputs : sequence of path-like
+        The model-output file, the constants file and the files of required products outside the bundle.
+    outputs : Mapping
+        Product -> NetCDF file to write.
+    threads : int
+        Cores of the job (decoding threads, then dask workers x numba threads).
+    options : Mapping, optional
+        ``{product: {option: value}}``.
+    """
+    from nwpflow.bundle import compute_bundle
+
+    with _job_stderr():
+        _setup_logging()
+        start = time.perf_counter()
+        logger.info("bundle %s from %s with %d threads", list(products), [str(p) for p in inputs], threads)
+        written = compute_bundle(list(products), [str(p) for p in inputs], dict(outputs),
+                                 options={k: dict(v) for k, v in (options or {}).items() if v}, threads=threads)
+        logger.info("wrote %d files in %.1f s", len(written), time.perf_counter() - start)
+        _log_cache_use()
+    return written
+
+
+def run_ensemble_job(
+    inputs: Mapping[str, Sequence[str | os.PathLike]],
+    outputs: Mapping[str, str | os.PathLike],
+    *,
+    statistics: Sequence[str],
+    quantiles: Sequence[float],
+    thresholds: Mapping[str, Sequence[float]],
+    threads: int = 1,
+) -> dict[str, Path]:
+    """Combine products over the members, one file of ensemble statistics per product (rules
+    ``ensemble_products``, one job per lead time for every product, and ``ensemble_time_product``;
+    :func:`nwpflow.products.fanin.compute_ensemble_products`).
+
+    Parameters
+    ----------
+    inputs : Mapping
+        ``{product: [its file of each member]}``.
+    outputs : Mapping
+        ``{product: file to write}``.
+    statistics, quantiles : sequence
+        As ``compute_ensemble_products``.
+    thresholds : Mapping
+        ``{product: [threshold, ...]}``; products not in it get no probabilities.
+    threads : int
+        numba threads.
+    """
+    from nwpflow.products.fanin import compute_ensemble_products
+
+    written = {}
+    with _job_stderr():
+        _setup_logging()
+        start = time.perf_counter()
+        logger.info("ensemble statistics %s, quantiles %s of %s", list(statistics), list(quantiles), list(outputs))
+        for product, output in outputs.items():
+            written[product] = Path(compute_ensemble_products(
+                [str(p) for p in inputs[product]], str(output), list(statistics), list(quantiles),
+                list(thresholds.get(product, [])), threads=threads))
+        logger.info("wrote %d files in %.1f s", len(written), time.perf_counter() - start)
+        _log_cache_use()
+    return written
+
+
+def run_time_job(
+    inputs: Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    field: str,
+    kind: str,
+    window: int,
+    lead_times: Sequence[int],
+    threads: int = 1,
+) -> Path:
+    """Compute one time product of one member from the field at every lead time (rule ``time``;
+    :func:`nwpflow.products.fanin.compute_time_products`). ``window`` and ``lead_times`` in hours."""
+    from nwpflow.products.fanin import compute_time_products
+
+    with _job_stderr():
+        _setup_logging()
+        start = time.perf_counter()
+        logger.info("%s of %s over %d h windows from %d files", kind, field, window, len(inputs))
+        written = compute_time_products([str(p) for p in inputs], str(output), field, kind, int(window),
+                                        lead_times=[int(t) for t in lead_times], threads=threads)
+        logger.info("wrote %s in %.1f s", written, time.perf_counter() - start)
+        _log_cache_use()
+    return Path(written)
+
+
+def _warm_groups(products: list[str], n: int) -> list[list[str]]:
+    """Split ``products`` into at most ``n`` groups that compile different kernels: the products of one
+    module together (they share kernels), a product with the products it requires, the largest first."""
+    from nwpflow.products import registry
+
+    units: dict[str, list[str]] = {}
+    for product in products:  # requirements come first (required_products)
+        module = registry[product].function.__module__
+        home = next((units[k] for k in units if set(product_requires(product)) & set(units[k])), None)
+        (home if home is not None else units.setdefault(module, [])).append(product)
+    groups: list[list[str]] = [[] for _ in range(max(1, min(n, len(units))))]
+    for unit in sorted(units.values(), key=len, reverse=True):
+        min(groups, key=len).extend(unit)
+    return [g for g in groups if g]
+
+
+def _write_warm_samples(folder: Path) -> dict[str, str]:
+    """Write a tiny sample of each grid kind of :data:`WARM_PRESETS` (two members, lead times 0 and 1)."""
+    import dataclasses
+
+    from nwpflow.io.sample import PRESETS, IconGrid, write_sample
+
+    folders = {}
+    for name in WARM_PRESETS:
+        preset = PRESETS[name]
+        grid = IconGrid(ncells=64) if isinstance(preset.grid, IconGrid) else dataclasses.replace(preset.grid, nx=8, ny=6)
+        write_sample(folder / name, dataclasses.replace(preset, grid=grid), members=[0, 1], lead_times=[0, 1])
+        folders[name] = str(folder / name)
+    return folders
+
+
+def _warm(products: list[str], folders: dict[str, str], options: Mapping | None, ensemble: bool,
+          kinds: list[str], threads: int) -> dict:
+    """Compute ``products`` (and the fan-in statistics) on the tiny samples; return what failed and the
+    cache counts. Runs in the warm job's process or in one it spawned."""
+    from nwpflow.kernels import _cache
+    from nwpflow.pipeline import compute_products
+
+    if not logging.getLogger().handlers:  # a spawned process: log to the job's log like the job
+        _setup_logging()
+    failed = []
+
+    def attempt(what: str, function, *args, **kwargs):
+        # A warm-up must not stop the workflow: what fails here is logged, and the job that needs it
+        # compiles it (once, safely) or reports the error where it belongs.
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001
+            logger.warning("warm-up of %s failed: %s: %s", what, type(error).__name__, error)
+            failed.append(what)
+            return None
+
+    for preset_name, directory in folders.items():
+        folder = Path(directory)
+        files = {m: [str(folder / input_file_name(SAMPLE_PATTERN, m, 1)), str(folder / SAMPLE_CONSTANTS)]
+                 for m in (0, 1)}
+        written: dict = {}
+        for product in products:  # one by one, so that one failure costs only its own warm-up
+            done = attempt(f"{product} on {preset_name}", compute_products, [product],
+                           files[0] + [str(written[r]) for r in product_requires(product) if r in written],
+                           output_dir=folder / f"out-{product}", options=options, threads=threads)
+            if done:
+                written.update(done)
+        if ensemble and written:
+            from nwpflow.products.fanin import compute_ensemble_products
+
+            first = next(iter(written))
+            other = attempt(f"{first} of member 1 on {preset_name}", compute_products, [first], files[1],
+                            output_dir=folder / "out-member1", options=options, threads=threads)
+            if other:
+                attempt(f"ensemble statistics on {preset_name}", compute_ensemble_products,
+                        [written[first], other[first]], folder / "ensemble.nc", quantiles=[0.5], thresholds=[0.0],
+                        threads=threads)
+        if kinds:
+            from nwpflow.products.fanin import compute_time_products
+
+            leads = [folder / input_file_name(SAMPLE_PATTERN, 0, lead) for lead in (0, 1)]
+            for kind in kinds:  # the kernels take the same arrays whatever the field
+                field = "TOT_PREC" if kind == "accumulation" else "T_2M"
+                attempt(f"{kind} time products on {preset_name}", compute_time_products, leads,
+                        folder / f"time-{kind}.nc", field, kind, 1, lead_times=[0, 1], threads=threads)
+    return {"failed": failed, "counts": dict(_cache.counts)}
+
+
+WARM_PRESETS = ("small", "cosmo-small")
+"""Grids rule ``warm_cache`` compiles the kernels for: ICON cells, and COSMO's rotated grid with its
+staggered winds (a kernel of its own)."""
+
+
+def run_warm_job(
+    stamp: str | os.PathLike,
+    *,
+    products: Sequence[str],
+    options: Mapping[str, Mapping] | None = None,
+    ensemble: bool = True,
+    time_products: Mapping[str, tuple[str, str, int]] | None = None,
+    threads: int = 1,
+) -> Path:
+    """Compile every kernel the workflow's jobs use into numba's on-disk cache, then write ``stamp``.
+
+    Rule ``warm_cache`` runs this once, before any product job (every product, bundle, ensemble and
+    time rule has the stamp as an input), so that no later job compiles: each only loads. It computes
+    every product on a tiny sample of each grid kind (:data:`WARM_PRESETS`, a few dozen cells, so the
+    kernels see the same argument types as on the real domain), and the ensemble and time statistics
+    on those, in a temporary folder.
+
+    Parameters
+    ----------
+    stamp : path-like
+        File to write when done (:func:`warm_stamp`).
+    products : sequence of str
+        Products to compute (with the products they require).
+    options : Mapping, optional
+        ``{product: {option: value}}``, as the jobs use them.
+    ensemble : bool
+        Also run the ensemble statistics.
+    time_products : Mapping, optional
+        ``{name: (field, kind, window)}`` (:func:`time_products`); one of each kind is run.
+    threads : int
+        Cores: with more than one, the products are split into that many groups of different kernels
+        (:func:`_warm_groups`), compiled side by side in spawned processes with one numba thread each.
+    """
+    import tempfile
+
+    with _job_stderr():
+        _setup_logging()
+        start = time.perf_counter()
+        logger.info("warming numba's cache %s for %s", os.environ.get("NUMBA_CACHE_DIR"), list(products))
+        wanted = required_products(list(products))
+        kinds = sorted({kind for _, kind, _ in (time_products or {}).values()})
+        groups = _warm_groups(wanted, max(1, int(threads)))
+        with tempfile.TemporaryDirectory(prefix="nwpflow-warm-") as tmp:
+            folders = _write_warm_samples(Path(tmp))
+            tasks = [(group, folders, options, ensemble and i == 0, kinds if i == 0 else [],
+                      threads if len(groups) == 1 else 1) for i, group in enumerate(groups)]
+            if len(tasks) == 1:
+                results = [_warm(*tasks[0])]
+            else:
+                # One process per group, each with one numba thread: numba compiles on one core, so the
+                # groups compile side by side (their saves are serialised by nwpflow.kernels._cache).
+                # `spawn`: fresh interpreters, no forked numba or OpenMP threads.
+                import multiprocessing
+
+                logger.info("compiling in %d processes: %s", len(tasks), [list(g) for g in groups])
+                with multiprocessing.get_context("spawn").Pool(len(tasks)) as pool:
+                    results = pool.starmap(_warm, tasks)
+        failed = [what for result in results for what in result["failed"]]
+        from nwpflow.kernels import _cache
+
+        if len(results) > 1:  # the spawned processes compiled; this one only counts
+            for result in results:
+                _cache.counts.update(result["counts"])
+        stamp = Path(stamp)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(f"numba cache warmed for {', '.join(wanted)} in {time.perf_counter() - start:.1f} s\n"
+                         + (f"not warmed (see logs/warm_cache.log): {', '.join(failed)}\n" if failed else ""))
+        logger.info("warmed in %.1f s%s", time.perf_counter() - start,
+                    f"; {len(failed)} warm-ups failed: {', '.join(failed)}" if failed else "")
+        _log_cache_use()
+    return stamp
+

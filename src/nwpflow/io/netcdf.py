@@ -98,7 +98,8 @@ def _normalise(raw: xr.Dataset, path: str, wanted: list[str] | None) -> xr.Datas
         dataset[name] = xr.DataArray(data, dims=variable.dims, attrs=attrs)
     for level_dim in (FULL, HALF):
         if level_dim in dataset.dims:
-            source_dim = next(k for k, v in DIM_NAMES.items() if v == level_dim and k in raw.coords)
+            # nwpflow's own outputs already carry the data-model dim (and its coordinate).
+            source_dim = next((k for k, v in DIM_NAMES.items() if v == level_dim and k in raw.coords), level_dim)
             levels = raw[source_dim].values if source_dim in raw.coords else np.arange(1, dataset.sizes[level_dim] + 1)
             dataset.coords[level_dim] = (level_dim, np.asarray(levels, dtype=np.int32))
     for source, target in COORDINATE_NAMES.items():
@@ -112,6 +113,10 @@ def _normalise(raw: xr.Dataset, path: str, wanted: list[str] | None) -> xr.Datas
             dataset.coords[name] = (coord.dims, values, {"units": units, "standard_name": target})
     scalars = {"number": "member", "forecast_reference_time": "time", "step": "step", "time": "valid_time",
                "valid_time": "valid_time"}
+    if "valid_time" in raw.variables or "member" in raw.variables:
+        # cfgrib's and nwpflow's own convention: `time` is the reference time, `valid_time` the valid time.
+        scalars = {"number": "member", "member": "member", "time": "time", "step": "step",
+                   "valid_time": "valid_time"}
     for scalar, target in scalars.items():
         if scalar in raw.coords or scalar in raw.variables:
             value = raw[scalar]

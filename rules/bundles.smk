@@ -1,0 +1,33 @@
+# Bundles (config `bundles: {name: [PRODUCT, ...] or all}`): one rule per bundle, one job per member and
+# lead time, writing the same files the products' own rules would (a bundled product gets no rule of
+# its own, so that no file has two rules). The job builds one dask.delayed graph: every input field
+# decoded once, every product an independent task (nwpflow.bundle); its numba threads x dask workers
+# never exceed `threads`.
+
+for bundle, bundled in nwf.bundles(config).items():
+
+    rule:
+        name:
+            f"bundle_{bundle}"
+        input:
+            data=get_product_input,
+            requires=get_required_input(bundled),
+            warm=ancient(WARM_STAMP),
+        output:
+            **{product: nwf.output_template(config, product) for product in bundled},
+        log:
+            nwf.bundle_log_template(bundle),
+        benchmark:
+            nwf.bundle_benchmark_template(bundle)
+        params:
+            products=list(bundled),
+            options={product: nwf.product_options(config, product) for product in bundled},
+        threads: config["threads"]
+        resources:
+            mem_mb=nwf.bundle_mem_mb(config, bundled),
+            runtime=config["resources"]["runtime"] * len(bundled),
+            disk_mb=DISK_MB,
+        conda:
+            "../envs/nwpflow.yaml"
+        script:
+            "../scripts/bundle.py"

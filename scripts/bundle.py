@@ -1,0 +1,16 @@
+"""Snakemake script of the bundle rules: compute several products of one member and lead time as one
+dask.delayed graph (see rules/bundles.smk)."""
+
+import sys
+
+from nwpflow.workflow import run_bundle_job
+
+# Not in a `with` block: the traceback of a failure must still find the log open.
+sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (injected by Snakemake)
+run_bundle_job(
+    snakemake.params.products,  # noqa: F821
+    [*snakemake.input.data, *snakemake.input.requires],  # noqa: F821
+    {product: snakemake.output[product] for product in snakemake.params.products},  # noqa: F821
+    threads=snakemake.threads,  # noqa: F821
+    options=snakemake.params.options,  # noqa: F821
+)

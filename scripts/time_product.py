@@ -1,0 +1,16 @@
+"""Snakemake script of rule time_product: a statistic over lead-time windows of one member
+(see rules/fanin.smk)."""
+
+import sys
+
+from nwpflow.workflow import run_time_job
+
+# Not in a `with` block: the traceback of a failure must still find the log open.
+sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (injected by Snakemake)
+run_time_job(
+    list(snakemake.input.fields),  # noqa: F821
+    snakemake.output[0],  # noqa: F821
+    **snakemake.params.spec,  # noqa: F821
+    lead_times=snakemake.params.lead_times,  # noqa: F821
+    threads=snakemake.threads,  # noqa: F821
+)
