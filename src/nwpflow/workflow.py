@@ -1442,6 +1442,39 @@ def _warm_groups(products: list[str], n: int) -> list[list[str]]:
     return [g for g in groups if g]
 
 
+_WORKER = """
+import pickle, sys
+from nwpflow import workflow
+with open(sys.argv[1], "rb") as f:
+    name, args = pickle.load(f)
+result = getattr(workflow, name)(*args)
+with open(sys.argv[2], "wb") as f:
+    pickle.dump(result, f)
+"""
+
+
+def _run_in_processes(function, tasks: list[tuple], folder: Path) -> list:
+    """Run ``function(*task)`` (a function of this module) for each task in its own Python process, all
+    at once; return the results in order. The processes inherit the environment and file descriptor 2."""
+    import pickle
+    import subprocess
+
+    procs = []
+    for i, task in enumerate(tasks):
+        args, result = folder / f"task{i}.pickle", folder / f"result{i}.pickle"
+        with open(args, "wb") as f:
+            pickle.dump((function.__name__, task), f)
+        procs.append((subprocess.Popen([sys.executable, "-c", _WORKER, str(args), str(result)]), result))
+    failed = [i for i, (proc, _) in enumerate(procs) if proc.wait() != 0]
+    if failed:
+        raise RuntimeError(f"warm-up processes {failed} failed (their tracebacks are in this log)")
+    results = []
+    for _, result in procs:
+        with open(result, "rb") as f:
+            results.append(pickle.load(f))
+    return results
+
+
 def _write_warm_samples(folder: Path) -> dict[str, str]:
     """Write a tiny sample of each grid kind of :data:`WARM_PRESETS` (two members, lead times 0 and 1)."""
     import dataclasses
@@ -1566,12 +1599,10 @@ def run_warm_job(
             else:
                 # One process per group, each with one numba thread: numba compiles on one core, so the
                 # groups compile side by side (their saves are serialised by nwpflow.kernels._cache).
-                # `spawn`: fresh interpreters, no forked numba or OpenMP threads.
-                import multiprocessing
-
+                # Fresh interpreters (not multiprocessing: it would fork numba's and OpenMP's threads,
+                # or, spawning, re-run the Snakemake script that called this); they log to this job's log.
                 logger.info("compiling in %d processes: %s", len(tasks), [list(g) for g in groups])
-                with multiprocessing.get_context("spawn").Pool(len(tasks)) as pool:
-                    results = pool.starmap(_warm, tasks)
+                results = _run_in_processes(_warm, tasks, Path(tmp))
         failed = [what for result in results for what in result["failed"]]
         from nwpflow.kernels import _cache
 
