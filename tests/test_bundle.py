@@ -17,8 +17,6 @@ import xarray as xr
 from nwpflow.bundle import THREADSAFE_LAYERS, compute_bundle, plan_threads, threading_layer
 from nwpflow.pipeline import compute_products
 
-ROOT = Path(__file__).resolve().parents[1]
-
 SAMPLE_FIELDS = {"P", "T", "QV", "U", "V", "W", "HHL", "HSURF", "PS", "T_2M", "TD_2M", "U_10M", "V_10M",
                  "VMAX_10M", "TOT_PREC", "CLAT", "CLON"}
 

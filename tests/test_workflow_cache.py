@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 KERNEL = '''
 from numba import prange
@@ -117,8 +116,7 @@ def test_jobs_started_together_on_a_cold_cache(icon_sample, tmp_path):
     assert "0 compiled and saved" in log and "0 loaded" not in log, log
 
 
-@pytest.mark.parametrize("layer_ok", [True])
-def test_cache_patch_is_installed(layer_ok):
+def test_cache_patch_is_installed():
     """Importing any kernel installs the locked save (nwpflow.kernels/__init__.py)."""
     import nwpflow.kernels.brn  # noqa: F401
     from numba.core.caching import IndexDataCacheFile
