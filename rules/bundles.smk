@@ -2,7 +2,8 @@
 # lead time, writing the same files the products' own rules would (a bundled product gets no rule of
 # its own, so that no file has two rules). The job builds one dask.delayed graph: every input field
 # decoded once, every product an independent task (nwpflow.bundle); its numba threads x dask workers
-# never exceed `threads`.
+# never exceed `threads`. Config `formats`: every product's file in each format (output PRODUCT is its
+# first format's file, PRODUCT_grib2 etc. the others).
 
 for bundle, bundled in nwf.bundles(config).items():
 
@@ -15,6 +16,8 @@ for bundle, bundled in nwf.bundles(config).items():
             warm=ancient(WARM_STAMP),
         output:
             **{product: nwf.output_template(config, product) for product in bundled},
+            **{f"{product}_{fmt}": path for product in bundled
+               for fmt, path in list(nwf.output_templates(config, product).items())[1:]},
         log:
             nwf.bundle_log_template(bundle),
         benchmark:
@@ -22,6 +25,8 @@ for bundle, bundled in nwf.bundles(config).items():
         params:
             products=list(bundled),
             options={product: nwf.product_options(config, product) for product in bundled},
+            formats=nwf.product_formats(config),
+            grib2=config["grib2"],
         threads: config["threads"]
         resources:
             mem_mb=nwf.bundle_mem_mb(config, bundled),

@@ -11,11 +11,14 @@ from snakemake.utils import validate
 from nwpflow import workflow as nwf
 
 
-# `snakemake --config members=[0,1]` hands list and mapping items over as strings: convert those
-# the schema types as numbers or booleans. Then check the config's shape and fill in defaults
+# Unknown top-level keys first (the message names the allowed keys). `snakemake --config
+# members=[0,1]` hands list and mapping items over as strings: convert those the schema types as
+# numbers or booleans. Then check the config's shape and fill in defaults
 # (config/schema.yaml), then what a schema cannot check: product names against the registry, the
 # sample preset, members and lead times.
-nwf.coerce_config(config, nwf.load_schema(workflow.source_path("../config/schema.yaml")))
+SCHEMA = nwf.load_schema(workflow.source_path("../config/schema.yaml"))
+nwf.check_known_keys(config, SCHEMA)
+nwf.coerce_config(config, SCHEMA)
 validate(config, schema="../config/schema.yaml")
 nwf.check_config(config)
 

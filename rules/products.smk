@@ -5,6 +5,8 @@
 # and its benchmark table under logs/benchmarks/ (benchmarks/ holds the project's own benchmarks).
 # A product that consumes another one (registry `requires`: HPBL uses BRN) has that product's file
 # as an input `requires`, and its job reads it back instead of computing it again.
+# Config `formats`: one output per format, PRODUCT.nc and/or PRODUCT.grib2, written by the same job
+# (params `formats` and `grib2`).
 
 for product in nwf.rule_products(config):
 
@@ -16,7 +18,7 @@ for product in nwf.rule_products(config):
             requires=get_required_input([product]),
             warm=ancient(WARM_STAMP),
         output:
-            nwf.output_template(config, product),
+            **nwf.output_templates(config, product),
         log:
             nwf.log_template(product),
         benchmark:
@@ -24,6 +26,8 @@ for product in nwf.rule_products(config):
         params:
             product=product,
             options=nwf.product_options(config, product),
+            formats=nwf.product_formats(config),
+            grib2=config["grib2"],
         threads: config["threads"]
         resources:
             mem_mb=get_product_mem_mb(product),

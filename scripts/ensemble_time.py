@@ -3,7 +3,7 @@
 
 import sys
 
-from nwpflow.workflow import run_ensemble_job
+from nwpflow.workflow import end_job_process, run_ensemble_job
 
 # Not in a `with` block: the traceback of a failure must still find the log open.
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (injected by Snakemake)
@@ -15,3 +15,4 @@ run_ensemble_job(
     thresholds=snakemake.params.thresholds,  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
 )
+end_job_process()  # skips the interpreter's teardown of every module

@@ -3,7 +3,7 @@
 
 import sys
 
-from nwpflow.workflow import run_product_job
+from nwpflow.workflow import end_job_process, run_product_job
 
 # Not in a `with` block: the traceback of a failure must still find the log open.
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (injected by Snakemake)
@@ -13,4 +13,7 @@ run_product_job(
     snakemake.output[0],  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
     options=snakemake.params.options,  # noqa: F821
+    formats=snakemake.params.formats,  # noqa: F821
+    grib2=snakemake.params.grib2,  # noqa: F821
 )
+end_job_process()  # skips the interpreter's teardown of every module

@@ -2,7 +2,7 @@
 
 import sys
 
-from nwpflow.workflow import run_sample_job
+from nwpflow.workflow import end_job_process, run_sample_job
 
 # Not in a `with` block: the traceback of a failure must still find the log open.
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (injected by Snakemake)
@@ -13,3 +13,4 @@ run_sample_job(
     lead_times=snakemake.params.lead_times,  # noqa: F821
     expected=list(snakemake.output),  # noqa: F821
 )
+end_job_process()  # skips the interpreter's teardown of every module

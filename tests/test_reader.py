@@ -218,3 +218,49 @@ def test_reading_grib_keeps_a_redirected_stderr(tmp_path):
     with open(err, "w") as f:
         subprocess.run([sys.executable, "-c", script], stderr=f, check=True, timeout=120)
     assert err.read_text() == "before\nafter\n"
+
+
+@pytest.mark.parametrize("relative", [
+    "icon/icon_ch1_pres_generalVerticalLayer_6pts.grib2",
+    "icon/icon_global_icosahedral_single-level_2021112018_000_TOT_PREC.grib2",
+    "ifs_model_levels/ifs_ml137_uvtq_lnsp_z_20181114T12_step24.grib",
+    "ensemble/era5_10members_z_t_500_850.grib",
+    "cosmo_icon_misc/cnmc_t2m_3x3_73steps_step60m.grib",
+])
+def test_remembered_concepts_match_eccodes_on_real_files(relative):
+    """The scan reads shortName and typeOfLevel once per concept signature (nwpflow.io.grib); every
+    message of the real files must get exactly what ecCodes computes for it on its own handle."""
+    check_remembered_concepts(shared(relative))
+
+
+def test_remembered_concepts_match_eccodes_on_the_samples(icon_sample, cosmo_sample):
+    """The same on every file of the ICON-like and COSMO-like samples: model levels (80 signatures
+    fewer than messages), half levels, surface fields, accumulations, maxima, members and constants."""
+    files = sorted(p for p in [*icon_sample.rglob("lfff*"), *cosmo_sample.rglob("lfff*")] if p.is_file())
+    assert len(files) >= 6
+    for path in files:
+        check_remembered_concepts(path)
+
+
+def check_remembered_concepts(path):
+    from nwpflow.io import grib
+
+    grib._CONCEPTS.clear()
+    messages = grib.scan(path, threads=2)
+    try:
+        data = path.read_bytes()
+        pieces = grib._split(str(path), data)
+        signatures = set()
+        for message, (start, length) in zip(messages, pieces or [], strict=True):
+            signature = grib.concept_signature(data[start:start + length])
+            signatures.add(signature)
+            handle = eccodes.codes_new_from_message(data[start:start + length])
+            try:
+                expected = (eccodes.codes_get_string(handle, "shortName"), eccodes.codes_get_string(handle, "typeOfLevel"))
+            finally:
+                eccodes.codes_release(handle)
+            assert (message.short_name, message.type_of_level) == expected, (path.name, message.index)
+        if len(messages) > 100 and data[7] == 2:  # many model levels of few fields: far fewer signatures
+            assert len(signatures) < len(messages) / 5, (path.name, len(signatures), len(messages))
+    finally:
+        grib.release(messages)

@@ -122,7 +122,8 @@ def test_dry_run_with_config_overrides(tmp_path):
     [
         ("products=[NOPE]", [r"config key 'products': unknown product 'NOPE'; allowed values: all, .*BRN"]),
         ("products=nope", [r"'nope' does not match '\^all\$'", r"\['products'\]"]),
-        ("formats=[grib2]", [r"'grib2' is not one of \['netcdf'\]", r"\['formats'\]"]),
+        ("formats=[png]", [r"'png' is not one of \['netcdf', 'grib2'\]", r"\['formats'\]"]),
+        ("grib2={packing: jpeg}", [r"'jpeg' is not one of \['ieee', 'simple', 'ccsds'\]", r"\['grib2'\]"]),
         ("bundles={b: [NOPE]}", [r"config key 'bundles.b': product 'NOPE' is not computed by this config; allowed "
                                  r"values: .*BRN"]),
         ("product_options={BRN: {colour: red}}", [r"config key 'product_options.BRN.colour': BRN has no option "
@@ -132,7 +133,9 @@ def test_dry_run_with_config_overrides(tmp_path):
         ("threads=0", [r"0 is less than the minimum of 1", r"\['threads'\]"]),
         ("lead_times=[-1]", [r"-1 is less than the minimum of 0", r"\['lead_times'\]"]),
         ("sample={preset: huge}", [r"config key 'sample.preset': unknown preset 'huge'; allowed values: small, "]),
-        ("colour=blue", [r"Additional properties are not allowed \('colour' was unexpected\)"]),
+        ("colour=blue", [r"config key 'colour': unknown key; allowed keys: run, sample, members, lead_times, "]),
+        ("leadtimes=available", [r"config key 'leadtimes': unknown key; to target only the lead times whose input "
+                                 r"files are complete, use incremental=true"]),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, override, expected):

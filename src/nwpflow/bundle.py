@@ -26,7 +26,8 @@ kernels inside a thread pool (``numbagg/decorators.py::_is_in_unsafe_thread_pool
 ``workqueue`` the graph therefore runs on dask's synchronous scheduler, one product at a time with all
 ``threads`` numba threads: still one read and one process for all products, no parallel products.
 
-NetCDF writes (HDF5 is not thread-safe) are serialised with a lock.
+NetCDF writes (HDF5 is not thread-safe) are serialised with a lock; GRIB2 files (config ``formats``) are
+written under the same lock, right after each product's NetCDF file.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ def compute_bundle(
     *,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     threads: int = 1,
+    formats: Sequence[str] | None = None,
+    grib2: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Compute ``products`` of one member and lead time as one ``dask.delayed`` graph and write each file.
 
@@ -111,21 +114,24 @@ def compute_bundle(
         The model-output file, the constants file and the files of required products that are not in
         ``products`` (e.g. BRN.nc for HPBL); each needed field is decoded once.
     outputs : Mapping
-        Product name -> NetCDF file to write.
+        Product name -> file to write (with ``formats``, one file per format: the path with each format's
+        suffix, :func:`nwpflow.pipeline.format_paths`).
     options : Mapping, optional
         Per-product options, ``{product: {option: value}}``.
     threads : int
         Cores of the job: decoding threads, then dask workers x numba threads (:func:`plan_threads`).
+    formats, grib2 : optional
+        Output formats and GRIB2 packing, as :func:`nwpflow.pipeline.compute_products`.
 
     Returns
     -------
     dict
-        Product name -> path written.
+        Product name -> path written (the first format's file).
     """
     import dask
     from dask import delayed
 
-    from nwpflow.pipeline import products_in_files, set_threads
+    from nwpflow.pipeline import format_paths, grib2_template, products_in_files, set_threads
     from nwpflow.products import fields_needed, registry
 
     products = list(dict.fromkeys(products))
@@ -138,6 +144,8 @@ def compute_bundle(
     if missing:
         raise NwpflowError(f"no output path for {', '.join(missing)}")
     inputs = [os.fspath(p) for p in inputs]
+    paths = {name: format_paths(outputs[name], formats) for name in products}
+    template = grib2_template(inputs, paths)
     threads = set_threads(threads)
     layer = threading_layer()
 
@@ -161,7 +169,7 @@ def compute_bundle(
     # count the tasks first (requirements computed in the graph are tasks too), then build them
     tasks = len({r for p in products for r in _closure(p, registry, available)})
     workers, per_task = plan_threads(threads, tasks, layer)
-    writes = [delayed(_write, pure=True)(name, task(name, per_task), outputs[name], inputs,
+    writes = [delayed(_write, pure=True)(name, task(name, per_task), paths[name], inputs, template, grib2,
                                          dask_key_name=f"write-{name}") for name in products]
     log.info("bundle of %d products (%d tasks) from %s: numba threading layer %s, %d dask workers x %d numba "
              "threads (job threads %d)", len(products), tasks, [os.path.basename(p) for p in inputs], layer,
@@ -214,13 +222,12 @@ def _compute(name: str, dataset, requirements: dict, options: dict, cache: dict,
     return result
 
 
-def _write(name: str, result, path, inputs: list[str]) -> Path:
-    from nwpflow.io import write_netcdf
-    from nwpflow.pipeline import history_of
+def _write(name: str, result, paths, inputs: list[str], template, grib2) -> Path:
+    from nwpflow.pipeline import history_of, write_product
 
     with _WRITE_LOCK:
         start = time.perf_counter()
-        written = write_netcdf(result, path, history=history_of(name, inputs))
+        written = write_product(result, paths, history=history_of(name, inputs), template=template, grib2=grib2)
     log.info("%s written to %s in %.2f s", name, written, time.perf_counter() - start)
     return written
 

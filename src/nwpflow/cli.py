@@ -33,10 +33,23 @@ def _parse_options(items: list[str]) -> dict[str, dict]:
 
 
 def _compute(args: argparse.Namespace) -> None:
-    from nwpflow.pipeline import compute_products
+    from pathlib import Path
 
-    written = compute_products(args.products, args.input, output_dir=args.output,
-                               options=_parse_options(args.option), threads=args.threads)
+    from nwpflow.pipeline import FORMAT_SUFFIXES, compute_products
+
+    grib2 = {"packing": args.grib2_packing, "bits_per_value": args.bits_per_value}
+    formats = args.format.split(",") if args.format else None
+    if args.output.endswith(tuple(FORMAT_SUFFIXES.values())):  # a file: one product, its format from the suffix
+        if len(args.products) != 1:
+            raise NwpflowError(f"--output {args.output!r} is a file: give one product, or a folder for "
+                               f"{len(args.products)}")
+        outputs, output_dir = {args.products[0]: Path(args.output)}, None
+    else:
+        outputs, output_dir = None, args.output
+        formats = formats or ["netcdf"]
+    written = compute_products(args.products, args.input, outputs=outputs, output_dir=output_dir,
+                               options=_parse_options(args.option), threads=args.threads,
+                               formats=formats, grib2=grib2)
     for name, path in written.items():
         print(f"{name}: {path}")
 
@@ -68,7 +81,13 @@ def parser() -> argparse.ArgumentParser:
     compute.add_argument("products", nargs="+", metavar="PRODUCT")
     compute.add_argument("--input", "-i", nargs="+", required=True, metavar="FILE",
                          help="files of the run (data files and the constants file)")
-    compute.add_argument("--output", "-o", required=True, metavar="DIR", help="writes DIR/PRODUCT.nc")
+    compute.add_argument("--output", "-o", required=True, metavar="DIR|FILE",
+                         help="writes DIR/PRODUCT.nc (and/or .grib2, --format), or FILE.nc or FILE.grib2 (one product)")
+    compute.add_argument("--format", default=None, metavar="netcdf,grib2",
+                         help="output formats, comma-separated (default: netcdf, or the suffix of FILE)")
+    compute.add_argument("--grib2-packing", default="ieee", choices=("ieee", "simple", "ccsds"),
+                         help="GRIB2 packing (default ieee: 32-bit floats, exact)")
+    compute.add_argument("--bits-per-value", type=int, default=None, help="bits of simple/ccsds GRIB2 packing")
     compute.add_argument("--option", action="append", default=[], metavar="PRODUCT.OPTION=VALUE")
     compute.add_argument("--threads", type=int, default=None, help="numba and decoding threads")
     compute.set_defaults(run=_compute)

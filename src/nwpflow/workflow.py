@@ -256,15 +256,58 @@ def _join(directory: str, name: str) -> str:
 # --- outputs, logs, benchmarks ---------------------------------------------------------------------
 
 
+def product_formats(config: Mapping) -> list[str]:
+    """Return the formats of the product files: config ``formats``, with ``netcdf`` first where present.
+
+    The ensemble products and a product that reads another one back (HPBL reads BRN) read NetCDF: where
+    such a job runs, NetCDF is written too even if ``formats`` names only ``grib2``.
+
+    Examples
+    --------
+    >>> product_formats({"formats": ["grib2", "netcdf"]})
+    ['netcdf', 'grib2']
+    """
+    formats = [f for f in ("netcdf", "grib2") if f in (config.get("formats") or ["netcdf"])]
+    if "netcdf" not in formats and _netcdf_read_back(config):  # (skipped in the usual case: netcdf given)
+        formats.insert(0, "netcdf")
+    return formats
+
+
+def _netcdf_read_back(config: Mapping) -> bool:
+    if "ensemble" in config and ensemble_products(config):
+        return True
+    bundled = bundle_of(config)
+    return any(r for p in written_products(config) for r in product_requires(p)
+               if bundled.get(r) is None or bundled.get(r) != bundled.get(p))
+
+
 def output_template(config: Mapping, product: str) -> str:
-    """Return the output path of a product with ``{run}``, ``{member}``, ``{lead}`` wildcards.
+    """Return the output path of a product with ``{run}``, ``{member}``, ``{lead}`` wildcards: the file of
+    its first format (:func:`product_formats`), the one other jobs read.
 
     Examples
     --------
     >>> output_template({"output_dir": "results"}, "BRN")
     'results/{run}/{member}/{lead}h/BRN.nc'
     """
-    return f"{_strip(config['output_dir'])}/{_job_path(product)}.nc"
+    formats = product_formats(config) if "formats" in config else ["netcdf"]
+    from nwpflow.pipeline import FORMAT_SUFFIXES
+
+    return f"{_strip(config['output_dir'])}/{_job_path(product)}{FORMAT_SUFFIXES[formats[0]]}"
+
+
+def output_templates(config: Mapping, product: str) -> dict[str, str]:
+    """Return ``{format: output path}`` of a product, one file per format of :func:`product_formats`.
+
+    Examples
+    --------
+    >>> output_templates({"output_dir": "results", "formats": ["netcdf", "grib2"]}, "BRN")
+    {'netcdf': 'results/{run}/{member}/{lead}h/BRN.nc', 'grib2': 'results/{run}/{member}/{lead}h/BRN.grib2'}
+    """
+    formats = product_formats(config) if "formats" in config else ["netcdf"]
+    from nwpflow.pipeline import FORMAT_SUFFIXES
+
+    return {f: f"{_strip(config['output_dir'])}/{_job_path(product)}{FORMAT_SUFFIXES[f]}" for f in formats}
 
 
 def log_template(product: str) -> str:
@@ -1059,6 +1102,31 @@ def coerce_config(config: dict, schema: Mapping) -> dict:
 
 # --- config checks beyond the JSON schema ----------------------------------------------------------
 
+KEY_HINTS: dict[str, str] = {
+    "leadtimes": "to target only the lead times whose input files are complete, use incremental=true",
+    "lead_time": "the lead times are `lead_times`",
+    "member": "the members are `members`",
+    "format": "the output formats are `formats`",
+}
+"""Hints for top-level keys users are likely to try, shown with the error for an unknown key."""
+
+
+def check_known_keys(config: Mapping, schema: Mapping) -> None:
+    """Reject a top-level key the schema does not define, naming it and the allowed keys (and, for a
+    likely misspelling, the key meant: :data:`KEY_HINTS`); run before the JSON-schema validation, whose
+    message for an unknown key names neither.
+
+    Raises
+    ------
+    ConfigError
+    """
+    allowed = list(schema.get("properties", {}))
+    for key in config:
+        if key not in allowed:
+            hint = f"; {KEY_HINTS[key]}" if key in KEY_HINTS else ""
+            raise ConfigError(key, f"unknown key{hint}; allowed keys: {', '.join(allowed)}")
+
+
 
 def check_config(config: Mapping) -> None:
     """Check what the JSON schema cannot: product names against the registry, the sample preset
@@ -1202,6 +1270,55 @@ def _setup_logging() -> None:
     )
 
 
+def _skip_xarray_dask_probe() -> None:
+    """Tell xarray that this process holds no dask arrays, before it imports ``dask.array`` to find out.
+
+    xarray asks whether an array is a dask array each time it wraps one (``as_compatible_data``), and
+    the first time it imports ``dask.array`` for the class to compare with; with scipy installed that
+    also imports ``scipy.fft`` (through ``dask.array.fft``): 0.3-0.9 s of every job's start-up, measured
+    (docs/benchmarks.md). nwpflow's jobs never make dask arrays (a bundle's graph is ``dask.delayed``
+    over numpy-backed objects), so a job records the answer, "no dask array type", in xarray's cache of
+    duck-array modules. Nothing is recorded where ``dask.array`` is imported already, so xarray still
+    recognises dask arrays in a process that uses them.
+    """
+    if "dask.array" in sys.modules:
+        return
+    from xarray.namedarray import pycompat
+
+    if "dask" in pycompat._cached_duck_array_modules:
+        return
+    absent = object.__new__(pycompat.DuckArrayModule)
+    absent.module, absent.version, absent.type, absent.available = None, pycompat.Version("0"), (), False
+    pycompat._cached_duck_array_modules["dask"] = absent
+
+
+@contextlib.contextmanager
+def _job() -> Iterator[None]:
+    """The frame of every job function: stderr (and descriptor 2) to the job's log, logging set up,
+    xarray's dask probe skipped (:func:`_skip_xarray_dask_probe`)."""
+    with _job_stderr():
+        _setup_logging()
+        _skip_xarray_dask_probe()
+        yield
+
+
+def end_job_process() -> None:
+    """End a job's process at once, after a job function returned: flush the logs and standard
+    streams, then ``os._exit(0)``.
+
+    The scripts call it last. A normal interpreter exit tears down every module (numba, llvmlite,
+    xarray, pandas, ecCodes), which costs 0.2-0.6 s per job, measured (docs/benchmarks.md), and does
+    nothing a finished job needs: every output was written, closed and renamed into place before the job
+    function returned. A failing job never gets here: its exception ends the process the usual way,
+    with the traceback in its log.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
+
+
 @contextlib.contextmanager
 def _job_stderr() -> Iterator[None]:
     """Point file descriptor 2 at ``sys.stderr`` (the job's log) while a job runs.
@@ -1256,8 +1373,7 @@ def run_sample_job(
     """
     from nwpflow.io.sample import write_sample
 
-    with _job_stderr():
-        _setup_logging()
+    with _job():
         start = time.perf_counter()
         logger.info("writing sample preset %r, members %s, lead times %s h into %s",
                     preset, list(members), list(lead_times), directory)
@@ -1276,8 +1392,10 @@ def run_product_job(
     *,
     threads: int = 1,
     options: Mapping | None = None,
+    formats: Sequence[str] | None = None,
+    grib2: Mapping | None = None,
 ) -> Path:
-    """Compute one product from one member and lead time and write it as NetCDF (rules ``products.smk``).
+    """Compute one product from one member and lead time and write it in each format (rules ``products.smk``).
 
     Parameters
     ----------
@@ -1286,11 +1404,15 @@ def run_product_job(
     inputs : sequence of path-like
         The model-output file and the constants file.
     output : path-like
-        NetCDF file to write.
+        File to write (NetCDF, or GRIB2 for a ``.grib2`` path); with ``formats``, one file per format: the
+        path with each format's suffix.
     threads : int
         numba threads.
     options : Mapping, optional
         Options of the product, ``{option: value}`` (see ``nwpflow.products.registry``).
+    formats, grib2 : optional
+        Config ``formats`` and ``grib2`` (:func:`nwpflow.pipeline.compute_products`); ``None``: the format
+        of ``output`` (its suffix), and ecCodes' IEEE packing.
 
     Returns
     -------
@@ -1299,8 +1421,7 @@ def run_product_job(
     """
     from nwpflow.pipeline import compute_products
 
-    with _job_stderr():
-        _setup_logging()
+    with _job():
         start = time.perf_counter()
         logger.info("computing %s from %s with %d threads (NUMBA_CACHE_DIR=%s)",
                     product, [str(p) for p in inputs], threads, os.environ.get("NUMBA_CACHE_DIR"))
@@ -1310,6 +1431,8 @@ def run_product_job(
             outputs={product: str(output)},
             options={product: dict(options)} if options else None,
             threads=threads,
+            formats=formats,
+            grib2=grib2,
         )
         logger.info("wrote %s in %.1f s", written[product], time.perf_counter() - start)
         _log_cache_use()
@@ -1329,6 +1452,8 @@ def run_bundle_job(
     *,
     threads: int = 1,
     options: Mapping[str, Mapping] | None = None,
+    formats: Sequence[str] | None = None,
+    grib2: Mapping | None = None,
 ) -> dict[str, Path]:
     """Compute a bundle of products of one member and lead time as one dask.delayed graph (rules
     ``bundle_*``; :func:`nwpflow.bundle.compute_bundle`).
@@ -1345,15 +1470,17 @@ def run_bundle_job(
         Cores of the job (decoding threads, then dask workers x numba threads).
     options : Mapping, optional
         ``{product: {option: value}}``.
+    formats, grib2 : optional
+        As :func:`run_product_job`.
     """
     from nwpflow.bundle import compute_bundle
 
-    with _job_stderr():
-        _setup_logging()
+    with _job():
         start = time.perf_counter()
         logger.info("bundle %s from %s with %d threads", list(products), [str(p) for p in inputs], threads)
         written = compute_bundle(list(products), [str(p) for p in inputs], dict(outputs),
-                                 options={k: dict(v) for k, v in (options or {}).items() if v}, threads=threads)
+                                 options={k: dict(v) for k, v in (options or {}).items() if v}, threads=threads,
+                                 formats=formats, grib2=grib2)
         logger.info("wrote %d files in %.1f s", len(written), time.perf_counter() - start)
         _log_cache_use()
     return written
@@ -1388,8 +1515,7 @@ def run_ensemble_job(
     from nwpflow.products.fanin import compute_ensemble_products
 
     written = {}
-    with _job_stderr():
-        _setup_logging()
+    with _job():
         start = time.perf_counter()
         logger.info("ensemble statistics %s, quantiles %s of %s", list(statistics), list(quantiles), list(outputs))
         for product, output in outputs.items():
@@ -1415,8 +1541,7 @@ def run_time_job(
     :func:`nwpflow.products.fanin.compute_time_products`). ``window`` and ``lead_times`` in hours."""
     from nwpflow.products.fanin import compute_time_products
 
-    with _job_stderr():
-        _setup_logging()
+    with _job():
         start = time.perf_counter()
         logger.info("%s of %s over %d h windows from %d files", kind, field, window, len(inputs))
         written = compute_time_products([str(p) for p in inputs], str(output), field, kind, int(window),
@@ -1583,8 +1708,7 @@ def run_warm_job(
     """
     import tempfile
 
-    with _job_stderr():
-        _setup_logging()
+    with _job():
         start = time.perf_counter()
         logger.info("warming numba's cache %s for %s", os.environ.get("NUMBA_CACHE_DIR"), list(products))
         wanted = required_products(list(products))

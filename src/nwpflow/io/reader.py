@@ -193,6 +193,7 @@ def _lead_coordinate(dim: str, values: list):
 
 
 def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
+    _local_product_names(messages)
     levels_of = defaultdict(set)
     for m in messages:
         levels_of[(m.name, m.type_of_level)].add(m.level)
@@ -235,7 +236,7 @@ def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
         array, dims, coords, var_jobs = _layout(variable, lead_values)
         jobs.extend(var_jobs)
         data_vars[variable.name] = (array, dims, coords)
-    grib.decode_into(jobs, threads)
+    grib.decode_into(_decode_ieee(jobs), threads)
 
     dataset = xr.Dataset()
     for name, (array, dims, coords) in data_vars.items():
@@ -261,6 +262,45 @@ def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
     if first.grid_type == "unstructured_grid" and first.grid[2]:
         dataset.attrs["uuidOfHGrid"] = first.grid[2]
     return dataset
+
+
+def _decode_ieee(jobs: list[tuple[grib.Message, np.ndarray]]) -> list[tuple[grib.Message, np.ndarray]]:
+    """Decode the IEEE-packed messages of ``jobs`` (nwpflow's own GRIB2 output) and return the others.
+
+    ecCodes 2.47 cannot unpack ``grid_ieee`` data as float ("Function not yet implemented"), which
+    :func:`nwpflow.io.grib.decode_into` asks for: these are unpacked as double and cast, which is exact for
+    32-bit IEEE values. Missing values (bitmap) become NaN.
+    """
+    others = []
+    for message, out in jobs:
+        if grib.eccodes.codes_get_string(message.handle, "packingType") != "grid_ieee":
+            others.append((message, out))
+            continue
+        values = grib.eccodes.codes_get_double_array(message.handle, "values")
+        if values.size != out.size:
+            raise InputError(f"{message.where()} holds {values.size} values, the grid has {out.size}",
+                             path=message.path, field=message.name)
+        out[...] = values.reshape(out.shape)
+        if message.bitmap:
+            missing = grib.eccodes.codes_get_double(message.handle, "missingValue")
+            out[values.reshape(out.shape) == missing] = np.nan
+    return others
+
+
+def _local_product_names(messages: list[grib.Message]) -> None:
+    """Name the messages of nwpflow's local GRIB2 parameters (``shortName`` "unknown" to ecCodes) by their
+    product (:data:`nwpflow.products.grib2.PARAMETERS`)."""
+    unknown = [m for m in messages if m.short_name == "unknown"]
+    if not unknown:
+        return
+    from nwpflow.products.grib2 import local_name
+
+    for m in unknown:
+        keys = [grib.eccodes.codes_get_long(m.handle, k) if grib.eccodes.codes_is_defined(m.handle, k) else -1
+                for k in ("discipline", "parameterCategory", "parameterNumber")]
+        name = local_name(*keys)
+        if name is not None:
+            m.name = name
 
 
 def _check_grids(variables: dict[str, _Variable], messages: list[grib.Message]) -> tuple[tuple, dict[str, str],
@@ -318,7 +358,8 @@ def _staggering(grid: tuple, mass: tuple, grid_type: str) -> str | None:
 
 def _horizontal(message: grib.Message) -> tuple[tuple[str, ...], tuple[int, ...]]:
     if message.grid_type == "unstructured_grid":
-        return ("cell",), (message.size,)
+        # numberOfDataPoints: numberOfValues (message.size) counts only the values present under a bitmap
+        return ("cell",), (grib.eccodes.codes_get_long(message.handle, "numberOfDataPoints"),)
     keys = dict(zip(grib.GRID_KEYS[message.grid_type], message.grid))
     return ("y", "x"), (keys["Nj"], keys["Ni"])
 

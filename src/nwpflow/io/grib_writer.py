@@ -1,0 +1,458 @@
+"""Write products as GRIB2 on the model run's own grid, atomically (a temporary name, then rename).
+
+The horizontal grid is not described anew: every message starts as a copy of a message of the model
+run (:class:`GribTemplate`), so that its section 3 — an ICON unstructured grid (template 101,
+``numberOfGridUsed``, ``uuidOfHGrid``) or a rotated lat-lon COSMO grid, with the centre and the table
+versions of section 1 — is exactly the input's. Section 4 is written from scratch:
+
+* the parameter from :data:`nwpflow.products.grib2.PARAMETERS`;
+* the level from the product's vertical dim (:data:`nwpflow.products.grib2.VERTICAL_SURFACES`; model
+  levels with the run's ``nlev``, ``numberOfVGridUsed`` and ``uuidOfVGrid``) or, for a 2-D product, its
+  fixed surface;
+* the reference time (coordinate ``time``) and the lead time (``step``, in hours where whole);
+* for a run with members, product definition template 1 with ``perturbationNumber`` and the run's
+  ``typeOfEnsembleForecast`` and ``numberOfForecastsInEnsemble``; else template 0.
+
+Packing (:data:`PACKINGS`): ``ieee`` (default; 32-bit IEEE floats, float32 values round-trip bit for
+bit), ``simple`` (``grid_simple``) or ``ccsds`` (``grid_ccsds``, lossless compression of the
+``bits_per_value`` integers). NaN becomes a missing value (bitmap).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from nwpflow.errors import NwpflowError
+from nwpflow.io import grib
+from nwpflow.io.eccodes_env import eccodes
+
+PACKINGS: dict[str, str] = {"ieee": "grid_ieee", "simple": "grid_simple", "ccsds": "grid_ccsds"}
+"""Config name -> ecCodes ``packingType``."""
+
+DEFAULT_BITS_PER_VALUE = 16
+"""``bitsPerValue`` of ``simple`` and ``ccsds`` packing when none is given."""
+
+LEAD_DIMS = ("member", "time", "step")
+HORIZONTAL_DIMS = (("cell",), ("y", "x"))
+MODEL_LEVEL_TYPES = ("generalVertical", "generalVerticalLayer")
+ENSEMBLE_KEYS = ("typeOfEnsembleForecast", "numberOfForecastsInEnsemble")
+VERTICAL_GRID_KEYS = ("nlev", "numberOfVGridUsed", "uuidOfVGrid")
+
+
+class Grib2OutputError(NwpflowError, ValueError):
+    """A product cannot be written as GRIB2: the message names the product and what is wrong."""
+
+    def __init__(self, what: str, *, field: str | None = None, path: str | os.PathLike | None = None):
+        where = ", ".join(x for x in (f"product {field!r}" if field else "",
+                                      f"output {os.fspath(path)!r}" if path is not None else "") if x)
+        super().__init__(f"GRIB2 output, {where}: {what}" if where else f"GRIB2 output: {what}")
+
+
+@dataclass(frozen=True)
+class GribTemplate:
+    """What GRIB2 output takes from the model run: a message on its grid and its ensemble and vertical keys.
+
+    Build it once with :meth:`from_files` and pass it to every :func:`write_grib2` of a job; it holds
+    plain bytes and values, so threads may share it.
+    """
+
+    message: bytes
+    """A message of the run on its mass-point grid (preferably a surface field): sections 1 and 3."""
+    source: str
+    vertical: dict
+    """``nlev``, ``numberOfVGridUsed``, ``uuidOfVGrid`` of the run's model levels (empty: none found)."""
+    ensemble: dict
+    """``typeOfEnsembleForecast``, ``numberOfForecastsInEnsemble`` of an ensemble message (empty: none)."""
+    grid_type: str
+    size: int
+
+    @classmethod
+    def from_files(cls, paths: str | os.PathLike | Iterable[str | os.PathLike]) -> GribTemplate:
+        """Take the template from the GRIB files among ``paths`` (other files are skipped).
+
+        The grid is the one most messages are on (COSMO's staggered ``U``/``V`` are not); the base
+        message is a field on a single surface where there is one, so that it carries no vertical
+        coordinate of its own.
+        """
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        files = [os.fspath(p) for p in paths if _is_grib(os.fspath(p))]
+        if not files:
+            raise Grib2OutputError(
+                "no GRIB file of the model run to take the grid from (template); give the run's constants "
+                f"file or one of its model files, not only {', '.join(map(str, paths)) or 'nothing'}")
+        messages: list[grib.Message] = []
+        try:
+            for path in files:
+                messages.extend(grib.scan(path, threads=1))
+            grid = Counter((m.grid_type, m.grid) for m in messages).most_common(1)[0][0]
+            on_grid = [m for m in messages if (m.grid_type, m.grid) == grid]
+            flat = [m for m in on_grid if m.type_of_level not in (*MODEL_LEVEL_TYPES, "hybrid")]
+            base = (flat or on_grid)[0]
+            vertical = {}
+            for m in messages:
+                if m.type_of_level in MODEL_LEVEL_TYPES:
+                    vertical = {key: eccodes.codes_get(m.handle, key) for key in VERTICAL_GRID_KEYS
+                                if eccodes.codes_is_defined(m.handle, key)}
+                    break
+            ensemble = {}
+            for m in messages:
+                if m.member is not None and all(eccodes.codes_is_defined(m.handle, k) for k in ENSEMBLE_KEYS):
+                    ensemble = {key: eccodes.codes_get_long(m.handle, key) for key in ENSEMBLE_KEYS}
+                    break
+            return cls(message=bytes(eccodes.codes_get_message(base.handle)), source=base.path,
+                       vertical=vertical, ensemble=ensemble, grid_type=base.grid_type, size=base.size)
+        finally:
+            grib.release(messages)
+
+
+def _is_grib(path: str) -> bool:
+    if not os.path.isfile(path):
+        return False
+    with open(path, "rb") as f:
+        return f.read(4) == b"GRIB"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_grib2(
+    obj: xr.DataArray | xr.Dataset,
+    path: str | os.PathLike,
+    *,
+    template: GribTemplate | str | os.PathLike | Sequence[str | os.PathLike],
+    packing: str = "ieee",
+    bits_per_value: int | None = None,
+) -> Path:
+    """Write ``obj`` to ``path`` as GRIB2 on the model run's grid and return the path.
+
+    Parameters
+    ----------
+    obj : xarray.DataArray or xarray.Dataset
+        A product (its data variables, each named by a product of
+        :data:`nwpflow.products.grib2.PARAMETERS`), dims ``([member,] [time,] [step,] [vertical,]
+        *horizontal)``, with coordinates ``time`` (reference time) and ``step`` (lead time).
+    path : path-like
+        GRIB2 file to write; an existing file is replaced only by a complete new one.
+    template : GribTemplate or path-like or sequence of path-like
+        The model run's GRIB files (e.g. the job's inputs), or a :class:`GribTemplate` made from them.
+    packing : {"ieee", "simple", "ccsds"}
+        ``ieee``: 32-bit IEEE floats, exact for float32 data; ``simple``: linear quantisation to
+        ``bits_per_value`` bits (error at most half the packing step, ``2**E * 10**-D / 2``); ``ccsds``:
+        the same integers, losslessly compressed.
+    bits_per_value : int, optional
+        Bits per value of ``simple`` and ``ccsds`` packing, 1-32 (default 16); not allowed with ``ieee``.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    Grib2OutputError
+        Unknown packing, a product without a GRIB2 parameter, a dim or grid the run's template does not
+        describe, a missing reference or lead time.
+    """
+    from nwpflow.products.grib2 import PARAMETERS
+
+    path = Path(path)
+    packing_type, bits = _packing(packing, bits_per_value, path)
+    if not isinstance(template, GribTemplate):
+        template = GribTemplate.from_files(template)
+    dataset = obj.to_dataset() if isinstance(obj, xr.DataArray) else obj
+    if not dataset.data_vars:
+        raise Grib2OutputError("nothing to write (no data variable)", path=path)
+    fields = []
+    for name, data in dataset.data_vars.items():
+        if name not in PARAMETERS:
+            raise Grib2OutputError(
+                "no GRIB2 parameter is defined for it; add an entry to nwpflow.products.grib2.PARAMETERS "
+                f"(known: {', '.join(sorted(PARAMETERS))})", field=str(name), path=path)
+        fields.append((str(name), data, PARAMETERS[str(name)]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for name, data, parameter in fields:
+                for message in _messages(name, data, parameter, template, packing_type, bits, path):
+                    out.write(message)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600; outputs get the usual mode
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _packing(packing: str, bits_per_value: int | None, path: Path) -> tuple[str, int | None]:
+    if packing not in PACKINGS:
+        raise Grib2OutputError(f"unknown packing {packing!r}; allowed: {', '.join(PACKINGS)}", path=path)
+    if packing == "ieee":
+        if bits_per_value not in (None, 32):
+            raise Grib2OutputError(f"bits_per_value {bits_per_value!r} cannot be used with ieee packing (32-bit "
+                                   "floats); use packing simple or ccsds", path=path)
+        return PACKINGS[packing], None
+    bits = DEFAULT_BITS_PER_VALUE if bits_per_value is None else bits_per_value
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 32:
+        raise Grib2OutputError(f"bits_per_value must be a whole number 1-32, not {bits!r}", path=path)
+    return PACKINGS[packing], int(bits)
+
+
+def _vertical_dim(data: xr.DataArray) -> str | None:
+    from nwpflow.products.grib2 import VERTICAL_SURFACES
+
+    found = [d for d in data.dims if d in VERTICAL_SURFACES]
+    return found[0] if found else None
+
+
+def _layout(name: str, data: xr.DataArray, template: GribTemplate, path: Path):
+    """Check the dims against the template; return (lead dims, vertical dim, horizontal dims)."""
+    horizontal = next((h for h in HORIZONTAL_DIMS if all(d in data.dims for d in h)), None)
+    if horizontal is None:
+        raise Grib2OutputError(f"dims {data.dims} have no horizontal dims (cell, or y and x)", field=name, path=path)
+    size = int(np.prod([data.sizes[d] for d in horizontal]))
+    if size != template.size or (horizontal == ("cell",)) != (template.grid_type == "unstructured_grid"):
+        raise Grib2OutputError(
+            f"its grid ({' x '.join(f'{d}={data.sizes[d]}' for d in horizontal)}) is not the model run's "
+            f"({template.grid_type}, {template.size} points, in {template.source!r})", field=name, path=path)
+    vertical = _vertical_dim(data)
+    lead = [d for d in LEAD_DIMS if d in data.dims]
+    other = [d for d in data.dims if d not in (*lead, *horizontal) and d != vertical]
+    if other:
+        raise Grib2OutputError(f"dim(s) {', '.join(map(repr, other))} have no GRIB2 encoding (allowed: "
+                               "member, time, step, level, half_level, pressure, height, cell, y, x)",
+                               field=name, path=path)
+    if data.ndim != len(lead) + (vertical is not None) + len(horizontal):
+        raise Grib2OutputError(f"dims {data.dims}: more than one vertical dim", field=name, path=path)
+    for coord in ("time", "step"):
+        if coord not in data.coords:
+            raise Grib2OutputError(f"no {coord!r} coordinate ({'reference' if coord == 'time' else 'lead'} "
+                                   "time), which GRIB2 needs", field=name, path=path)
+    if template.grid_type in ("regular_ll", "rotated_ll") and "latitude" in data.coords:
+        coords = _template_coordinates(template)
+        for key in ("latitude", "longitude"):
+            if key in coords and not np.allclose(data[key].values, coords[key], atol=1e-4):
+                raise Grib2OutputError(f"its {key}s differ from the model run's grid in {template.source!r}",
+                                       field=name, path=path)
+    return lead, vertical, horizontal
+
+
+def _template_coordinates(template: GribTemplate) -> dict:
+    handle = eccodes.codes_new_from_message(template.message)
+    try:
+        message = grib.Message(path=template.source, index=0, name="", short_name="", type_of_level="", level=0,
+                               member=None, step_minutes=0, reference=np.datetime64("NaT"),
+                               grid_type=template.grid_type, grid=(), size=template.size, bitmap=False,
+                               handle=handle)
+        return {k: v[1] for k, v in grib.grid_coordinates(message).items()}
+    finally:
+        eccodes.codes_release(handle)
+
+
+def _set(handle, key: str, value) -> None:
+    eccodes.codes_set(handle, key, value)
+
+
+def _scaled(value: float) -> tuple[int, int]:
+    """(scale factor, scaled value) with ``value = scaled / 10**factor``, at most 6 decimals."""
+    for factor in range(7):
+        scaled = value * 10**factor
+        if abs(scaled - round(scaled)) < 1e-6 * max(1.0, abs(scaled)):
+            return factor, int(round(scaled))
+    raise ValueError(f"level {value!r} needs more than 6 decimals")
+
+
+def _set_surface(handle, surface, value: float | None = None) -> None:
+    _set(handle, "typeOfFirstFixedSurface", surface.type_of_first)
+    value = surface.value if value is None else value
+    if value is None:
+        _set(handle, "scaleFactorOfFirstFixedSurface", 255)  # missing
+        _set(handle, "scaledValueOfFirstFixedSurface", 0xFFFFFFFF)
+    else:
+        factor, scaled = _scaled(float(value))
+        _set(handle, "scaleFactorOfFirstFixedSurface", factor)
+        _set(handle, "scaledValueOfFirstFixedSurface", scaled)
+    _set(handle, "typeOfSecondFixedSurface", 255 if surface.type_of_second is None else surface.type_of_second)
+    _set(handle, "scaleFactorOfSecondFixedSurface", 255)
+    _set(handle, "scaledValueOfSecondFixedSurface", 0xFFFFFFFF)
+
+
+def _reference(value) -> tuple[int, int]:
+    stamp = np.datetime64(value, "m").astype(object)
+    return int(f"{stamp:%Y%m%d}"), int(f"{stamp:%H%M}")
+
+
+def _step(value, name: str, path: Path) -> tuple[int, int]:
+    """(indicatorOfUnitOfTimeRange, forecastTime): hours where whole, else minutes."""
+    minutes = np.timedelta64(value, "ns").astype("timedelta64[s]").astype(np.int64) / 60.0
+    if minutes != int(minutes) or minutes < 0:
+        raise Grib2OutputError(f"lead time {value} is not a whole number of minutes >= 0", field=name, path=path)
+    minutes = int(minutes)
+    return (1, minutes // 60) if minutes % 60 == 0 else (0, minutes)
+
+
+def _header(name, parameter, template: GribTemplate, member, reference, step, path: Path) -> int:
+    """A handle with sections 1, 3 (the template's) and the level-independent keys of section 4."""
+    handle = eccodes.codes_new_from_message(template.message)
+    try:
+        generating = eccodes.codes_get_long(handle, "generatingProcessIdentifier") \
+            if eccodes.codes_is_defined(handle, "generatingProcessIdentifier") else 255
+        date, time = _reference(reference)
+        _set(handle, "dataDate", date)
+        _set(handle, "dataTime", time)
+        if member is None:
+            _set(handle, "typeOfProcessedData", 1)  # forecast (code table 1.4)
+            _set(handle, "productDefinitionTemplateNumber", 0)
+            _set(handle, "typeOfGeneratingProcess", 2)  # forecast (code table 4.3)
+        else:
+            _set(handle, "typeOfProcessedData", 5)  # control and perturbed forecast, as MeteoSwiss's runs
+            _set(handle, "productDefinitionTemplateNumber", 1)
+            _set(handle, "typeOfGeneratingProcess", 4)  # ensemble forecast
+            # the run's ensemble keys where the template has them, else 255 (missing)
+            _set(handle, "typeOfEnsembleForecast", template.ensemble.get("typeOfEnsembleForecast", 255))
+            _set(handle, "numberOfForecastsInEnsemble", template.ensemble.get("numberOfForecastsInEnsemble", 255))
+            _set(handle, "perturbationNumber", int(member))
+        _set(handle, "generatingProcessIdentifier", generating)
+        _set(handle, "discipline", parameter.discipline)
+        _set(handle, "parameterCategory", parameter.category)
+        _set(handle, "parameterNumber", parameter.number)
+        unit, forecast_time = _step(step, name, path)
+        _set(handle, "indicatorOfUnitOfTimeRange", unit)
+        _set(handle, "forecastTime", forecast_time)
+        return handle
+    except BaseException:
+        eccodes.codes_release(handle)
+        raise
+
+
+def _levels(name: str, data: xr.DataArray, vertical: str | None, template: GribTemplate, path: Path):
+    """(typeOfLevel or None, [(level value, second value or None), ...]) of the product's messages."""
+    from nwpflow.products.grib2 import VERTICAL_SURFACES
+
+    if vertical is None:
+        return None, [None]
+    values = np.asarray(data[vertical].values if vertical in data.coords else np.arange(1, data.sizes[vertical] + 1),
+                        dtype=np.float64)
+    kind = VERTICAL_SURFACES[vertical]
+    if vertical in ("level", "half_level"):
+        if not template.vertical:
+            raise Grib2OutputError(f"is on model levels, but the model run's GRIB files ({template.source!r} ...) "
+                                   "have no generalVertical(Layer) message to take nlev and uuidOfVGrid from",
+                                   field=name, path=path)
+        if np.any(values < 1) or np.any(values != np.round(values)):
+            raise Grib2OutputError(f"model levels must be whole numbers >= 1, not {values}", field=name, path=path)
+    elif vertical == "pressure":
+        if np.any(values <= 0):
+            raise Grib2OutputError(f"pressure levels must be > 0 Pa, not {values}", field=name, path=path)
+        whole_hpa = np.all(values % 100.0 == 0.0)
+        kind = "isobaricInhPa" if whole_hpa else "isobaricInPa"
+        values = values / 100.0 if whole_hpa else values
+        if np.any(values != np.round(values)):
+            raise Grib2OutputError(f"pressure levels must be whole Pa, not {values}", field=name, path=path)
+    elif vertical == "height" and data[vertical].attrs.get("standard_name") == "altitude":
+        kind = "heightAboveSea"
+    return kind, [float(v) for v in values]
+
+
+def _encode_level(header: int, kind: str | None, parameter, level: float | None, template: GribTemplate) -> int:
+    handle = eccodes.codes_clone(header)
+    try:
+        if kind is None:
+            _set_surface(handle, parameter.surface)
+        elif kind in MODEL_LEVEL_TYPES:
+            _set(handle, "typeOfLevel", kind)
+            for key in VERTICAL_GRID_KEYS:
+                if key in template.vertical:
+                    _set(handle, key, template.vertical[key])
+            _set(handle, "scaledValueOfFirstFixedSurface", int(level))
+            if kind == "generalVerticalLayer":
+                _set(handle, "scaledValueOfSecondFixedSurface", int(level) + 1)
+        else:
+            from nwpflow.products.grib2 import FixedSurface
+
+            first = {"isobaricInhPa": 100, "isobaricInPa": 100, "heightAboveGround": 103, "heightAboveSea": 102}[kind]
+            value = level * 100.0 if kind == "isobaricInhPa" else level  # section 4 holds Pa
+            _set_surface(handle, FixedSurface(first), value)
+        return handle
+    except BaseException:
+        eccodes.codes_release(handle)
+        raise
+
+
+def _messages(name, data: xr.DataArray, parameter, template: GribTemplate, packing_type: str, bits, path: Path):
+    """Yield the encoded messages of one product: one per (member, time, step, level)."""
+    lead, vertical, horizontal = _layout(name, data, template, path)
+    kind, levels = _levels(name, data, vertical, template, path)
+    order = [*lead, *([vertical] if vertical else []), *horizontal]
+    values = np.asarray(data.transpose(*order).values)
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(np.float64)
+    lead_shape = tuple(data.sizes[d] for d in lead)
+    npoints = template.size
+    values = values.reshape(lead_shape + (len(levels), npoints))
+    for index in np.ndindex(*lead_shape):
+        at = dict(zip(lead, index))
+
+        def coordinate(dim, at=at):
+            if dim not in data.coords:
+                return None
+            coord = data[dim]
+            return coord.values[at[dim]] if dim in at else coord.values
+
+        member = coordinate("member")
+        header = _header(name, parameter, template, member, coordinate("time"), coordinate("step"), path)
+        try:
+            for k, level in enumerate(levels):
+                field = values[index + (k,)]
+                handle = _encode_level(header, kind, parameter, level, template)
+                try:
+                    yield _pack(handle, field, packing_type, bits, name, path)
+                finally:
+                    eccodes.codes_release(handle)
+        finally:
+            eccodes.codes_release(header)
+
+
+def _pack(handle: int, field: np.ndarray, packing_type: str, bits: int | None, name: str, path: Path) -> bytes:
+    missing = np.isnan(field)
+    if np.any(np.isinf(field)):
+        raise Grib2OutputError("holds infinite values, which GRIB2 cannot encode", field=name, path=path)
+    values = field.astype(np.float64)
+    if missing.all():
+        # the whole field missing: a constant 0 under a bitmap of zeros
+        values = np.zeros_like(values)
+    missing_value = 9999.0
+    while np.any(values[~missing] == missing_value):  # a value that no data value equals
+        missing_value = missing_value * 10.0 + 9.0
+    _set(handle, "packingType", packing_type)
+    if packing_type == "grid_ieee":
+        _set(handle, "precision", 1)  # 32-bit IEEE: float32 data exactly
+    else:
+        _set(handle, "bitsPerValue", bits)
+    if missing.any():
+        _set(handle, "bitmapPresent", 1)
+        _set(handle, "missingValue", missing_value)
+        values = np.where(missing, missing_value, values)
+    else:
+        _set(handle, "bitmapPresent", 0)
+    try:
+        eccodes.codes_set_values(handle, np.ascontiguousarray(values))
+    except eccodes.CodesInternalError as error:
+        raise Grib2OutputError(f"ecCodes cannot encode its values with {packing_type}: {error}",
+                               field=name, path=path) from None
+    return bytes(eccodes.codes_get_message(handle))
+
+
+__all__ = ["DEFAULT_BITS_PER_VALUE", "PACKINGS", "Grib2OutputError", "GribTemplate", "write_grib2"]
