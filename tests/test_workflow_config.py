@@ -190,12 +190,12 @@ def test_bad_ensemble_and_time_config(config):
         nwf.check_config(bad)
 
 
-def test_schema_rejects_grib_output_and_unknown_statistics(config):
+def test_schema_rejects_unknown_formats_packings_and_statistics(config):
     validator = jsonschema.Draft202012Validator(nwf.load_schema(SCHEMA))
-    for key, value in [("formats", ["grib2"]), ("ensemble", {"statistics": ["median"]}),
+    for key, value in [("formats", ["png"]), ("grib2", {"packing": "jpeg"}), ("ensemble", {"statistics": ["median"]}),
                        ("time_statistics", {"fields": [{"field": "T_2M", "kind": "sum", "windows": [1]}]})]:
         bad = copy.deepcopy(config)
-        bad[key] = value if key == "formats" else {**bad[key], **value}
+        bad[key] = value if key == "formats" else {**bad.get(key, {}), **value}
         with pytest.raises(jsonschema.ValidationError, match=r"is not one of \["):
             validator.validate(bad)
 

@@ -21,7 +21,6 @@ bit), ``simple`` (``grid_simple``) or ``ccsds`` (``grid_ccsds``, lossless compre
 from __future__ import annotations
 
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import xarray as xr
 from nwpflow.errors import NwpflowError
 from nwpflow.io import grib
 from nwpflow.io.eccodes_env import eccodes
+from nwpflow.io.writer import atomic_output
 
 PACKINGS: dict[str, str] = {"ieee": "grid_ieee", "simple": "grid_simple", "ccsds": "grid_ccsds"}
 """Config name -> ecCodes ``packingType``."""
@@ -121,12 +121,6 @@ def _is_grib(path: str) -> bool:
         return f.read(4) == b"GRIB"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_grib2(
     obj: xr.DataArray | xr.Dataset,
     path: str | os.PathLike,
@@ -181,18 +175,10 @@ def write_grib2(
                 "no GRIB2 parameter is defined for it; add an entry to nwpflow.products.grib2.PARAMETERS "
                 f"(known: {', '.join(sorted(PARAMETERS))})", field=str(name), path=path)
         fields.append((str(name), data, PARAMETERS[str(name)]))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for name, data, parameter in fields:
-                for message in _messages(name, data, parameter, template, packing_type, bits, path):
-                    out.write(message)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600; outputs get the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as temporary, open(temporary, "wb") as out:
+        for name, data, parameter in fields:
+            for message in _messages(name, data, parameter, template, packing_type, bits, path):
+                out.write(message)
     return path
 
 

@@ -6,8 +6,10 @@ output is replaced only by a complete new one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,6 +33,23 @@ def _umask() -> int:
     return mask
 
 
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[str]:
+    """Yield a temporary file name beside ``path`` to write to; when the block ends without an error the
+    file gets the usual mode (umask) and is renamed to ``path``, otherwise it is deleted. A reader never
+    sees a partial file, and an existing ``path`` stays as it was when writing fails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield temporary
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def write_netcdf(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, history: str | None = None) -> Path:
     """Write ``obj`` to ``path`` as NetCDF-4 (float32 data, NaN as fill value) and return the path.
 
@@ -47,14 +66,6 @@ def write_netcdf(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, his
     previous = dataset.attrs.get("history")
     dataset.attrs["history"] = f"{line}\n{previous}" if previous else line
     dataset.attrs.setdefault("Conventions", "CF-1.10")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path) as temporary:
         dataset.to_netcdf(temporary, engine="netcdf4", format="NETCDF4", encoding=_encoding(dataset))
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600; outputs get the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path
