@@ -382,3 +382,60 @@ def test_sample_job_keeps_snakemake_stderr_intact(tmp_path):
     assert "\0" not in text
     assert text.startswith(text.splitlines()[0]) and "writing sample preset 'small'" in text.splitlines()[0]
     assert "wrote 2 files" in text
+
+
+# --- job processes: xarray's dask probe --------------------------------------------------------------
+
+
+def run_python(code: str) -> str:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.strip()
+
+
+def test_job_processes_skip_xarray_dask_probe():
+    """A job process makes xarray objects without importing dask.array (the probe costs 0.4-0.9 s); this
+    relies on xarray's duck-array cache, so a change of xarray's internals shows up here."""
+    out = run_python(
+        "import sys\n"
+        "from nwpflow.workflow import _skip_xarray_dask_probe\n"
+        "_skip_xarray_dask_probe()\n"
+        "import numpy as np, xarray as xr\n"
+        "a = xr.DataArray(np.zeros((2, 3)), dims=('x', 'y')) + 1\n"
+        "print('dask.array' in sys.modules, float(a.sum()))\n"
+    )
+    assert out == "False 6.0"
+
+
+def test_dask_arrays_still_recognised_where_dask_array_was_imported():
+    """Where dask.array is imported before a job's set-up, nothing is recorded: xarray keeps treating dask
+    arrays lazily (a chunked DataArray stays a dask array)."""
+    out = run_python(
+        "import dask.array as da, xarray as xr\n"
+        "from nwpflow.workflow import _skip_xarray_dask_probe\n"
+        "_skip_xarray_dask_probe()\n"
+        "a = xr.DataArray(da.zeros((4, 4), chunks=2), dims=('x', 'y'))\n"
+        "print(type(a.data).__module__.split('.')[0], a.chunks is not None)\n"
+    )
+    assert out == "dask True"
+
+
+def test_end_job_process_flushes_the_log_and_exits_0(tmp_path):
+    """A script ends with end_job_process (os._exit after flushing): the exit status is 0 and what the
+    job logged and printed last is in its log and on stdout, not lost in a buffer."""
+    log = tmp_path / "job.log"
+    out = run_python(
+        "import logging, sys\n"
+        f"sys.stderr = open({str(log)!r}, 'w')\n"
+        "from nwpflow.workflow import _setup_logging, end_job_process\n"
+        "_setup_logging()\n"
+        "logging.getLogger('nwpflow').info('last words')\n"
+        "print('printed', end='')\n"
+        "end_job_process()\n"
+        "print('never')\n"
+    )
+    assert out == "printed"
+    assert log.read_text().rstrip().endswith("INFO nwpflow: last words")
