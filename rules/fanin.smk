@@ -4,6 +4,10 @@
 #   results/{run}/ensemble/{lead}h/{PRODUCT}.nc   ensemble statistics of a product
 #   results/{run}/{member}/time/{NAME}.nc         a time product, e.g. TOT_PREC_sum_3h, T_2M_max_24h
 #   results/{run}/ensemble/time/{NAME}.nc         ensemble statistics of a time product
+# Config `formats` holding grib2: each job also writes the same path with .grib2 (WMO templates of
+# statistics, nwpflow.io.grib_writer), its grid from the run's GRIB files given as input `template`
+# (nwf.grib_template_inputs: the constants file; for a time product also the member's first model
+# file). The NetCDF files are always written: the ensemble jobs read the members' time products back.
 
 
 if ENSEMBLE_OUTPUTS:
@@ -12,13 +16,19 @@ if ENSEMBLE_OUTPUTS:
         input:
             unpack(get_ensemble_input),
             warm=ancient(WARM_STAMP),
+            template=nwf.grib_template_inputs(config),
         output:
             **ENSEMBLE_OUTPUTS,
+            **{f"{product}_{fmt}": path for product, nc in ENSEMBLE_OUTPUTS.items()
+               for fmt, path in list(nwf.fanin_output_templates(config, nc).items())[1:]},
         log:
             "logs/{run}/ensemble/{lead}h/ensemble.log",
         benchmark:
             "logs/benchmarks/{run}/ensemble/{lead}h/ensemble.tsv"
         params:
+            products=list(ENSEMBLE_OUTPUTS),
+            formats=nwf.fanin_formats(config),
+            grib2=config["grib2"],
             statistics=config["ensemble"]["statistics"],
             quantiles=config["ensemble"]["quantiles"],
             thresholds={p: nwf.ensemble_thresholds(config, p) for p in ENSEMBLE_OUTPUTS},
@@ -37,8 +47,9 @@ rule ensemble_time_product:
     input:
         members=get_ensemble_time_input,
         warm=ancient(WARM_STAMP),
+        template=nwf.grib_template_inputs(config),
     output:
-        nwf.ensemble_time_template(config),
+        **nwf.fanin_output_templates(config, nwf.ensemble_time_template(config)),
     log:
         "logs/{run}/ensemble/time/{name}.log",
     benchmark:
@@ -46,6 +57,8 @@ rule ensemble_time_product:
     wildcard_constraints:
         name=exactly(nwf.ensemble_time_products(config)),
     params:
+        formats=nwf.fanin_formats(config),
+        grib2=config["grib2"],
         statistics=config["ensemble"]["statistics"],
         quantiles=config["ensemble"]["quantiles"],
         thresholds=get_ensemble_time_thresholds,
@@ -64,8 +77,9 @@ rule time_product:
     input:
         fields=get_time_input,
         warm=ancient(WARM_STAMP),
+        template=lambda wildcards: nwf.grib_template_inputs(config, nwf.parse_label(wildcards.member)),
     output:
-        nwf.time_template(config),
+        **nwf.fanin_output_templates(config, nwf.time_template(config)),
     log:
         "logs/{run}/{member}/time/{name}.log",
     benchmark:
@@ -75,6 +89,8 @@ rule time_product:
     params:
         spec=get_time_params,
         lead_times=sorted(config["lead_times"]),
+        formats=nwf.fanin_formats(config),
+        grib2=config["grib2"],
     threads: config["threads"]
     resources:
         mem_mb=get_time_mem_mb,

@@ -8,11 +8,14 @@ from nwpflow.workflow import end_job_process, run_ensemble_job
 # Not in a `with` block: the traceback of a failure must still find the log open.
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (injected by Snakemake)
 run_ensemble_job(
-    {product: list(snakemake.input[product]) for product in snakemake.output.keys()},  # noqa: F821
-    dict(snakemake.output.items()),  # noqa: F821
+    {product: list(snakemake.input[product]) for product in snakemake.params.products},  # noqa: F821
+    {product: snakemake.output[product] for product in snakemake.params.products},  # noqa: F821
     statistics=snakemake.params.statistics,  # noqa: F821
     quantiles=snakemake.params.quantiles,  # noqa: F821
     thresholds=snakemake.params.thresholds,  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
+    formats=snakemake.params.formats,  # noqa: F821
+    grib2=snakemake.params.grib2,  # noqa: F821
+    template=list(snakemake.input.template),  # noqa: F821
 )
 end_job_process()  # skips the interpreter's teardown of every module

@@ -14,5 +14,8 @@ run_ensemble_job(
     quantiles=snakemake.params.quantiles,  # noqa: F821
     thresholds=snakemake.params.thresholds,  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
+    formats=snakemake.params.formats,  # noqa: F821
+    grib2=snakemake.params.grib2,  # noqa: F821
+    template=list(snakemake.input.template),  # noqa: F821
 )
 end_job_process()  # skips the interpreter's teardown of every module

@@ -13,5 +13,8 @@ run_time_job(
     **snakemake.params.spec,  # noqa: F821
     lead_times=snakemake.params.lead_times,  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
+    formats=snakemake.params.formats,  # noqa: F821
+    grib2=snakemake.params.grib2,  # noqa: F821
+    template=list(snakemake.input.template),  # noqa: F821
 )
 end_job_process()  # skips the interpreter's teardown of every module

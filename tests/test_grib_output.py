@@ -226,15 +226,178 @@ def test_bad_packing_is_a_clear_error(written, tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+# ------------------------------------------------------------------------- fan-in products as GRIB2
+
+FANIN_KEYS = ("derivedForecast", "numberOfForecastsInEnsemble", "percentileValue", "probabilityType",
+              "scaleFactorOfLowerLimit", "scaledValueOfLowerLimit", "scaleFactorOfUpperLimit",
+              "scaledValueOfUpperLimit", "forecastProbabilityNumber", "totalNumberOfForecastProbabilities",
+              "typeOfStatisticalProcessing", "lengthOfTimeRange", "indicatorOfUnitForTimeRange", "forecastTime",
+              "endStep", "stepType", "hourOfEndOfOverallTimeInterval")
+
+
+def fanin_messages(path) -> list[dict]:
+    """messages() plus the keys of the statistical templates (None where a template has no such key)."""
+    rows = messages(path)
+    with open(path, "rb") as f:
+        for row in rows:
+            handle = eccodes.codes_grib_new_from_file(f)
+            try:
+                for key in FANIN_KEYS:
+                    defined = eccodes.codes_is_defined(handle, key) and not eccodes.codes_is_missing(handle, key)
+                    row[key] = eccodes.codes_get(handle, key) if defined else None
+            finally:
+                eccodes.codes_release(handle)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def fanin(icon_sample, template, tmp_path_factory):
+    """Time products of both members (TOT_PREC 1 h accumulation, T_2M 1 h maximum), the ensemble
+    statistics of one of them and of the product HPBL at lead time 1 h, NetCDF and GRIB2 (IEEE)."""
+    from nwpflow.products.fanin import compute_ensemble_products, compute_time_products
+
+    out = tmp_path_factory.mktemp("fanin_grib")
+    both = ["netcdf", "grib2"]
+    files = {}
+    for m in (0, 1):
+        leads = [str(icon_sample / f"{m:03d}" / f"lfff000{t}0000") for t in (0, 1)]
+        files[f"tp{m}"] = compute_time_products(leads, out / f"{m}" / "TOT_PREC_sum_1h.nc", "TOT_PREC",
+                                                "accumulation", 1, formats=both, threads=1)
+        files[f"tmax{m}"] = compute_time_products(leads, out / f"{m}" / "T_2M_max_1h.nc", "T_2M", "max", 1,
+                                                  formats=both, threads=1)
+        compute_products(["HPBL"], inputs_of(icon_sample, member=m), outputs={"HPBL": out / f"{m}" / "HPBL.nc"},
+                         threads=1)
+    files["ens_tp"] = compute_ensemble_products([files["tp0"], files["tp1"]], out / "ens" / "TOT_PREC_sum_1h.nc",
+                                                quantiles=[0.1, 0.5], thresholds=[0.0, 0.25], formats=both,
+                                                template=template, threads=1)
+    files["ens_hpbl"] = compute_ensemble_products([out / f"{m}" / "HPBL.nc" for m in (0, 1)], out / "ens" / "HPBL.nc",
+                                                  quantiles=[0.9], thresholds=[500.0, 1234.5], formats=both,
+                                                  template=inputs_of(icon_sample), threads=1)
+    return files
+
+
+def expected_messages(nc) -> list[tuple[str, dict, np.ndarray]]:
+    """(variable, {dim: value}, field) of every message write_grib2 writes, in its order."""
+    result = []
+    with xr.open_dataset(nc) as ds:
+        for name, data in ds.data_vars.items():
+            lead = [d for d in ("quantile", "threshold", "step") if d in data.dims]
+            values = data.transpose(*lead, "cell").values
+            for index in np.ndindex(*values.shape[:-1]):
+                at = {d: data[d].values[i] for d, i in zip(lead, index)}
+                result.append((str(name), at, values[index]))
+    return result
+
+
+@pytest.mark.parametrize("key", ["tp0", "tmax1", "ens_tp", "ens_hpbl"])
+def test_fanin_ieee_values_and_templates(fanin, key):
+    """Every fan-in message with ecCodes: values bit-identical to the NetCDF file (IEEE packing stores
+    the float32 values, no tolerance), the intended template and keys. Per member: template 11 with the
+    window as statistical processing over (t - 1 h, t] (step 0-1); ensemble: templates 2/6/5 at a lead
+    time, 12/10/9 for a time product; the probabilities stay fractions 0-1 as in NetCDF."""
+    nc = fanin[key]
+    rows = fanin_messages(nc.with_suffix(".grib2"))
+    expected = expected_messages(nc)
+    assert len(rows) == len(expected)
+    timed = key != "ens_hpbl"
+    derived = {"mean": 0, "std": 4, "min": 8, "max": 9}
+    for row, (name, at, field) in zip(rows, expected):
+        np.testing.assert_array_equal(row["values"].astype(np.float32), field, strict=True, err_msg=name)
+        assert row["packingType"] == "grid_ieee" and row["numberOfDataPoints"] == field.size
+        if timed:  # the window (0 h, 1 h]: start 0, length 1 h, step = its end
+            assert row["stepRange"] == "0-1" and row["endStep"] == 1 and row["forecastTime"] == 0
+            assert row["lengthOfTimeRange"] == 1 and row["indicatorOfUnitForTimeRange"] == 1
+            assert row["hourOfEndOfOverallTimeInterval"] == 1
+            assert row["typeOfStatisticalProcessing"] == (2 if key.startswith("tmax") else 1)
+        else:
+            assert row["stepRange"] == "1" and row["typeOfStatisticalProcessing"] is None
+        if key.startswith("tp") or key.startswith("tmax"):
+            assert row["productDefinitionTemplateNumber"] == 11 and row["perturbationNumber"] == int(key[-1])
+            assert row["numberOfForecastsInEnsemble"] == 2
+            # what ecCodes (COSMO definitions) calls them: TOT_PREC; T_2M's maximum is TMAX_2M
+            assert row["shortName"] == ("TOT_PREC" if key.startswith("tp") else "TMAX_2M")
+            assert (row["typeOfLevel"], row["level"]) == (("surface", 0) if key.startswith("tp")
+                                                          else ("heightAboveGround", 2))
+            continue
+        statistic = name.rsplit("_", 1)[1]
+        # what ecCodes reads back: TOT_PREC (stat. templates 12/10/9), HPBL (templates 2/6/5)
+        assert row["shortName"] == ("TOT_PREC" if timed else "HPBL")
+        if "quantile" in at:
+            assert row["productDefinitionTemplateNumber"] == (10 if timed else 6)
+            assert row["percentileValue"] == round(float(at["quantile"]) * 100)
+        elif "threshold" in at:
+            assert row["productDefinitionTemplateNumber"] == (9 if timed else 5)
+            assert row["probabilityType"] == 3  # above the lower limit: nwpflow's >= (the limit included)
+            limit = row["scaledValueOfLowerLimit"] / 10 ** row["scaleFactorOfLowerLimit"]
+            assert limit == float(at["threshold"]) and row["scaledValueOfUpperLimit"] is None
+            thresholds = [0.0, 0.25] if timed else [500.0, 1234.5]
+            assert row["totalNumberOfForecastProbabilities"] == 2
+            assert row["forecastProbabilityNumber"] == thresholds.index(float(at["threshold"])) + 1
+        else:
+            assert row["productDefinitionTemplateNumber"] == (12 if timed else 2)
+            assert row["derivedForecast"] == derived[statistic] and row["numberOfForecastsInEnsemble"] == 2
+
+
+def test_fanin_own_reader(fanin):
+    """nwpflow's reader reads a member's time product back (as ecCodes names it, exact); the ensemble
+    files hold several statistics of one parameter at one step, which open_run refuses as ambiguous
+    (documented in docs/data-model.md: read them with ecCodes keys)."""
+    from nwpflow.errors import InputError
+
+    back = open_run([fanin["tp0"].with_suffix(".grib2")])
+    with xr.open_dataset(fanin["tp0"]) as ds:
+        np.testing.assert_array_equal(back["TOT_PREC"].values.reshape(-1), ds["TOT_PREC_sum_1h"].values.reshape(-1),
+                                      strict=True)
+    assert list(open_run([fanin["tmax0"].with_suffix(".grib2")]).data_vars) == ["TMAX_2M"]
+    with pytest.raises(InputError, match="ambiguous"):
+        open_run([fanin["ens_hpbl"].with_suffix(".grib2")])
+
+
+def test_fanin_probability_type_and_percent_rules(fanin, template, tmp_path):
+    """comparison '>' is probabilityType 1 (above the upper limit); a quantile that is no whole percent
+    is refused with a clear error (GRIB2's percentileValue is a whole percent); a negative threshold
+    is a signed scaled value."""
+    from nwpflow.products.fanin import ensemble_statistics
+
+    with xr.open_dataset(fanin["tmax0"]) as a, xr.open_dataset(fanin["tmax1"]) as b:
+        data = xr.concat([a["T_2M_max_1h"], b["T_2M_max_1h"]], "member").assign_coords(member=[0, 1]).load()
+    strict = ensemble_statistics(data, ["mean"], thresholds=[-1.5], comparison=">")
+    rows = fanin_messages(write_grib2(strict, tmp_path / "strict.grib2", template=template))
+    row = rows[-1]
+    assert row["productDefinitionTemplateNumber"] == 9 and row["probabilityType"] == 1
+    assert row["scaledValueOfUpperLimit"] / 10 ** row["scaleFactorOfUpperLimit"] == -1.5
+    assert row["scaledValueOfLowerLimit"] is None and row["typeOfStatisticalProcessing"] == 2
+    fine = ensemble_statistics(data, [], quantiles=[0.125])
+    with pytest.raises(Grib2OutputError, match=r"quantile 0.125 is no whole percent"):
+        write_grib2(fine, tmp_path / "fine.grib2", template=template)
+    assert not (tmp_path / "fine.grib2").exists()
+
+
 @pytest.mark.slow
-def test_snakemake_writes_both_formats(tmp_path, numba_cache):  # noqa: F811
-    """snakemake --config formats=[netcdf,grib2]: each product job writes PRODUCT.nc and PRODUCT.grib2,
-    and the GRIB2 file holds the NetCDF file's values (IEEE, exact)."""
-    proc = snakemake(tmp_path, "--cores", "2", "--config", "members=[0]", "lead_times=[1]", *SMALL,
-                     "ensemble={activate: false}", "formats=[netcdf,grib2]", f"numba_cache_dir={numba_cache}",
-                     timeout=600)
+def test_snakemake_writes_fanin_grib2(tmp_path, numba_cache):  # noqa: F811
+    """formats=[netcdf,grib2] with 2 members, lead times 0 and 1 h, ensemble and time statistics on: each
+    product job writes PRODUCT.nc and PRODUCT.grib2 with the same values (IEEE, exact), and the ensemble,
+    time and ensemble-time jobs write .grib2 next to .nc, which ecCodes decodes."""
+    proc = snakemake(tmp_path, "--cores", "2", "--config", "members=[0,1]", "lead_times=[0,1]",
+                     "products=[HPBL]", "bundles={catalogue: none}",
+                     "time_statistics={activate: true, fields: [{field: TOT_PREC, kind: accumulation, windows: [1]}]}",
+                     "ensemble={activate: true, quantiles: [0.5], thresholds: {TOT_PREC_sum_1h: [0.1]}}",
+                     "formats=[netcdf,grib2]", f"numba_cache_dir={numba_cache}", timeout=600)
     assert proc.returncode == 0, output_of(proc)
-    folder = tmp_path / "results" / "sample" / "000" / "001h"
-    with xr.open_dataset(folder / "BRN.nc") as ds:
-        np.testing.assert_array_equal(open_run([folder / "BRN.grib2"])["BRN"].values, ds["BRN"].values, strict=True)
+    run = tmp_path / "results" / "sample"
+    for product in ("HPBL", "BRN"):  # BRN: HPBL's input, written where it is required
+        with xr.open_dataset(run / "001" / "001h" / f"{product}.nc") as ds:
+            np.testing.assert_array_equal(open_run([run / "001" / "001h" / f"{product}.grib2"])[product].values,
+                                          ds[product].values, strict=True)
+    files = [run / "ensemble" / "001h" / "HPBL.grib2", run / "ensemble" / "000h" / "HPBL.grib2",
+             run / "000" / "time" / "TOT_PREC_sum_1h.grib2", run / "001" / "time" / "TOT_PREC_sum_1h.grib2",
+             run / "ensemble" / "time" / "TOT_PREC_sum_1h.grib2"]
+    for path in files:
+        rows = fanin_messages(path)
+        assert rows, path
+        with xr.open_dataset(path.with_suffix(".nc")) as ds:
+            assert len(rows) == sum(int(np.prod([ds[v].sizes[d] for d in ds[v].dims if d != "cell"]))
+                                    for v in ds.data_vars), path
+    rows = fanin_messages(run / "ensemble" / "time" / "TOT_PREC_sum_1h.grib2")
+    assert {r["productDefinitionTemplateNumber"] for r in rows} == {12, 10, 9}
     assert not list((tmp_path / "results").rglob("*.tmp*"))

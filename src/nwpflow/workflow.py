@@ -260,7 +260,8 @@ def product_formats(config: Mapping) -> list[str]:
     """Return the formats of the product files: config ``formats``, with ``netcdf`` first where present.
 
     The ensemble products and a product that reads another one back (HPBL reads BRN) read NetCDF: where
-    such a job runs, NetCDF is written too even if ``formats`` names only ``grib2``.
+    such a job runs, NetCDF is written too even if ``formats`` names only ``grib2``. The fan-in files
+    themselves: :func:`fanin_formats`.
 
     Examples
     --------
@@ -746,6 +747,53 @@ def ensemble_outputs(config: Mapping, available: set[tuple[int, int]] | None = N
         template = ensemble_time_template(config)
         outputs.extend(template.format(run=run, name=name) for name in ensemble_time_products(config))
     return outputs
+
+
+def fanin_formats(config: Mapping) -> list[str]:
+    """Return the formats of the fan-in files (ensemble and time products): NetCDF, the file other jobs
+    read and the targets name, and GRIB2 too where config ``formats`` holds it.
+
+    Examples
+    --------
+    >>> fanin_formats({"formats": ["grib2"]}), fanin_formats({})
+    (['netcdf', 'grib2'], ['netcdf'])
+    """
+    return ["netcdf", *(["grib2"] if "grib2" in (config.get("formats") or []) else [])]
+
+
+def fanin_output_templates(config: Mapping, template: str) -> dict[str, str]:
+    """Return ``{format: path}`` of a fan-in file whose NetCDF path is ``template`` (:func:`fanin_formats`).
+
+    Examples
+    --------
+    >>> fanin_output_templates({"formats": ["netcdf", "grib2"]}, "r/{run}/ensemble/time/{name}.nc")
+    {'netcdf': 'r/{run}/ensemble/time/{name}.nc', 'grib2': 'r/{run}/ensemble/time/{name}.grib2'}
+    """
+    from nwpflow.pipeline import FORMAT_SUFFIXES
+
+    stem = template[: -len(".nc")] if template.endswith(".nc") else template
+    return {f: stem + FORMAT_SUFFIXES[f] for f in fanin_formats(config)}
+
+
+def grib_template_inputs(config: Mapping, member: int | None = None) -> list[str]:
+    """Return the run's GRIB files a fan-in job takes its GRIB2 grid from (none without ``grib2`` output):
+    the constants file, and with ``member`` that member's model file of the first lead time (its
+    ensemble keys, for template 11).
+
+    Examples
+    --------
+    >>> cfg = {"sample": {"activate": True, "directory": "s"}, "formats": ["grib2"], "lead_times": [0, 1]}
+    >>> grib_template_inputs(cfg), grib_template_inputs(cfg, 1)
+    (['s/lfff00000000c'], ['s/001/lfff00000000', 's/lfff00000000c'])
+    >>> grib_template_inputs({**cfg, "formats": ["netcdf"]})
+    []
+    """
+    if "grib2" not in fanin_formats(config):
+        return []
+    directory, constants, _ = input_layout(config)
+    if member is None:
+        return [_join(directory, constants)]
+    return job_inputs(config, member, min(config["lead_times"]))
 
 
 def ensemble_lead_outputs(config: Mapping) -> dict[str, str]:
@@ -1494,6 +1542,9 @@ def run_ensemble_job(
     quantiles: Sequence[float],
     thresholds: Mapping[str, Sequence[float]],
     threads: int = 1,
+    formats: Sequence[str] | None = None,
+    grib2: Mapping | None = None,
+    template: Sequence[str | os.PathLike] = (),
 ) -> dict[str, Path]:
     """Combine products over the members, one file of ensemble statistics per product (rules
     ``ensemble_products``, one job per lead time for every product, and ``ensemble_time_product``;
@@ -1511,8 +1562,19 @@ def run_ensemble_job(
         ``{product: [threshold, ...]}``; products not in it get no probabilities.
     threads : int
         numba threads.
+    formats, grib2 : optional
+        Config ``formats`` and ``grib2``: each output is written in every format (its path with each
+        format's suffix); ``None``: the format of each output.
+    template : sequence of path-like
+        The run's GRIB files GRIB2 output takes its grid from (:func:`grib_template_inputs`).
     """
     from nwpflow.products.fanin import compute_ensemble_products
+
+    grib_template = None
+    if formats and "grib2" in formats:
+        from nwpflow.io.grib_writer import GribTemplate
+
+        grib_template = GribTemplate.from_files([str(p) for p in template])  # once for every product
 
     written = {}
     with _job():
@@ -1521,7 +1583,8 @@ def run_ensemble_job(
         for product, output in outputs.items():
             written[product] = Path(compute_ensemble_products(
                 [str(p) for p in inputs[product]], str(output), list(statistics), list(quantiles),
-                list(thresholds.get(product, [])), threads=threads))
+                list(thresholds.get(product, [])), threads=threads, formats=formats, grib2=grib2,
+                template=grib_template))
         logger.info("wrote %d files in %.1f s", len(written), time.perf_counter() - start)
         _log_cache_use()
     return written
@@ -1536,16 +1599,21 @@ def run_time_job(
     window: int,
     lead_times: Sequence[int],
     threads: int = 1,
+    formats: Sequence[str] | None = None,
+    grib2: Mapping | None = None,
+    template: Sequence[str | os.PathLike] = (),
 ) -> Path:
     """Compute one time product of one member from the field at every lead time (rule ``time``;
-    :func:`nwpflow.products.fanin.compute_time_products`). ``window`` and ``lead_times`` in hours."""
+    :func:`nwpflow.products.fanin.compute_time_products`). ``window`` and ``lead_times`` in hours;
+    ``formats``, ``grib2``, ``template`` as :func:`run_ensemble_job` (default template: the GRIB inputs)."""
     from nwpflow.products.fanin import compute_time_products
 
     with _job():
         start = time.perf_counter()
         logger.info("%s of %s over %d h windows from %d files", kind, field, window, len(inputs))
         written = compute_time_products([str(p) for p in inputs], str(output), field, kind, int(window),
-                                        lead_times=[int(t) for t in lead_times], threads=threads)
+                                        lead_times=[int(t) for t in lead_times], threads=threads, formats=formats,
+                                        grib2=grib2, template=[str(p) for p in template] or None)
         logger.info("wrote %s in %.1f s", written, time.perf_counter() - start)
         _log_cache_use()
     return Path(written)

@@ -13,6 +13,21 @@ versions of section 1 — is exactly the input's. Section 4 is written from scra
 * for a run with members, product definition template 1 with ``perturbationNumber`` and the run's
   ``typeOfEnsembleForecast`` and ``numberOfForecastsInEnsemble``; else template 0.
 
+Fan-in products (:mod:`nwpflow.products.fanin`) are recognised by their variable names and attributes
+(:func:`fanin_kind`) and get the WMO templates of statistics (code tables 4.0, 4.7, 4.9, 4.10):
+
+* ensemble ``NAME_mean`` / ``_std`` / ``_min`` / ``_max``: template 2 (derived forecast, ``derivedForecast``
+  0 unweighted mean, 4 spread, 8 minimum, 9 maximum of all members; ``numberOfForecastsInEnsemble`` the
+  members combined); ``NAME_quantile``: template 6 (``percentileValue`` in whole percent; a quantile that
+  is no whole percent is refused); ``NAME_exceedance_probability``: template 5 (``probabilityType`` 3,
+  above the lower limit, for nwpflow's ``>=``; 1, above the upper limit, for ``>``; the threshold as
+  scaled value and factor in the field's units; values are fractions 0-1, as in the NetCDF file);
+* a time product of a member ``FIELD_sum_3h`` / ``_max_24h`` / ``_min_`` / ``_mean_``: template 11 (8 without
+  a member), ``typeOfStatisticalProcessing`` 1 / 2 / 3 / 0 over the window ``(t - W, t]``: ``forecastTime`` is
+  the window start, ``lengthOfTimeRange`` the window, the end of the overall interval the reference time
+  plus ``t`` (``stepRange`` ``"t-W-t"``, ecCodes' ``endStep`` = ``t``);
+* ensemble statistics of a time product: templates 12, 10 and 9, the same keys and the time range.
+
 Packing (:data:`PACKINGS`): ``ieee`` (default; 32-bit IEEE floats, float32 values round-trip bit for
 bit), ``simple`` (``grid_simple``) or ``ccsds`` (``grid_ccsds``, lossless compression of the
 ``bits_per_value`` integers). NaN becomes a missing value (bitmap).
@@ -21,6 +36,7 @@ bit), ``simple`` (``grid_simple``) or ``ccsds`` (``grid_ccsds``, lossless compre
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -121,6 +137,89 @@ def _is_grib(path: str) -> bool:
         return f.read(4) == b"GRIB"
 
 
+DERIVED_FORECASTS = {"mean": 0, "std": 4, "min": 8, "max": 9}
+"""Ensemble statistic -> ``derivedForecast`` (code table 4.7): unweighted mean, spread (nwpflow's standard
+deviation, ``ddof=0`` population by default), minimum, maximum of all members."""
+STATISTICAL_PROCESSING = {"sum": 1, "max": 2, "min": 3, "mean": 0}
+"""Time product kind (as its name spells it) -> ``typeOfStatisticalProcessing`` (code table 4.10)."""
+PROBABILITY_TYPES = {">=": 3, ">": 1}
+"""nwpflow's exceedance comparison -> ``probabilityType`` (code table 4.9): ``>=`` is "above lower limit"
+(3, the lower limit belongs to the event), ``>`` "above upper limit" (1, the limit itself does not)."""
+_TIME_NAME = re.compile(r"^(?P<field>.+)_(?P<kind>sum|max|min|mean)_(?P<length>\d+)(?P<unit>h|min)$")
+
+
+@dataclass(frozen=True)
+class FaninKind:
+    """How a (fan-in) variable is encoded: its parameter and the templates' keys (:func:`fanin_kind`)."""
+
+    field: str
+    """The product or model field whose GRIB2 parameter the messages carry."""
+    parameter: object
+    ensemble: str | None = None
+    """``None``, ``"derived"``, ``"percentile"`` or ``"probability"``."""
+    derived: int | None = None
+    statistic: int | None = None
+    """``typeOfStatisticalProcessing`` of a time product (``None``: not one)."""
+    window_minutes: int | None = None
+
+    @property
+    def extra_dim(self) -> str | None:
+        return {"percentile": "quantile", "probability": "threshold"}.get(self.ensemble)
+
+    def template_number(self, member) -> int:
+        timed = self.statistic is not None
+        if self.ensemble == "derived":
+            return 12 if timed else 2
+        if self.ensemble == "percentile":
+            return 10 if timed else 6
+        if self.ensemble == "probability":
+            return 9 if timed else 5
+        if timed:
+            return 8 if member is None else 11
+        return 0 if member is None else 1
+
+
+def fanin_kind(name: str, data: xr.DataArray | None = None) -> FaninKind | None:
+    """Return how variable ``name`` is encoded, or ``None`` where it has no GRIB2 parameter.
+
+    A registered product is itself; ``FIELD_sum_3h`` (``_max_``, ``_min_``, ``_mean_``; window in whole
+    hours or minutes) a time product of ``FIELD``; ``X_mean``/``_std``/``_min``/``_max``/``_quantile``/
+    ``_exceedance_probability`` with the ``ensemble_size`` attribute of :func:`nwpflow.products.fanin.
+    ensemble_statistics` (or without ``data``) the ensemble statistics of ``X``.
+
+    Examples
+    --------
+    >>> k = fanin_kind("TOT_PREC_sum_3h_quantile")
+    >>> (k.field, k.ensemble, k.statistic, k.window_minutes)
+    ('TOT_PREC', 'percentile', 1, 180)
+    """
+    from nwpflow.products.grib2 import parameter_of
+
+    if (parameter := parameter_of(name)) is not None:
+        return FaninKind(name, parameter)
+    base, ensemble, derived = name, None, None
+    if data is None or "ensemble_size" in data.attrs:
+        if name.endswith("_quantile"):
+            base, ensemble = name[: -len("_quantile")], "percentile"
+        elif name.endswith("_exceedance_probability"):
+            base, ensemble = name[: -len("_exceedance_probability")], "probability"
+        else:
+            for statistic, code in DERIVED_FORECASTS.items():
+                if name.endswith(f"_{statistic}") and fanin_kind(name[: -len(statistic) - 1]) is not None:
+                    base, ensemble, derived = name[: -len(statistic) - 1], "derived", code
+                    break
+    statistic = window = None
+    field = base
+    if parameter_of(base) is None and (match := _TIME_NAME.match(base)):
+        field = match["field"]
+        statistic = STATISTICAL_PROCESSING[match["kind"]]
+        window = int(match["length"]) * (60 if match["unit"] == "h" else 1)
+    parameter = parameter_of(field)
+    if parameter is None or (ensemble is None and statistic is None):
+        return None
+    return FaninKind(field, parameter, ensemble, derived, statistic, window)
+
+
 def write_grib2(
     obj: xr.DataArray | xr.Dataset,
     path: str | os.PathLike,
@@ -159,7 +258,7 @@ def write_grib2(
         Unknown packing, a product without a GRIB2 parameter, a dim or grid the run's template does not
         describe, a missing reference or lead time.
     """
-    from nwpflow.products.grib2 import PARAMETERS
+    from nwpflow.products.grib2 import MODEL_FIELDS, PARAMETERS
 
     path = Path(path)
     packing_type, bits = _packing(packing, bits_per_value, path)
@@ -170,14 +269,16 @@ def write_grib2(
         raise Grib2OutputError("nothing to write (no data variable)", path=path)
     fields = []
     for name, data in dataset.data_vars.items():
-        if name not in PARAMETERS:
+        kind = fanin_kind(str(name), data)
+        if kind is None:
             raise Grib2OutputError(
                 "no GRIB2 parameter is defined for it; add an entry to nwpflow.products.grib2.PARAMETERS "
-                f"(known: {', '.join(sorted(PARAMETERS))})", field=str(name), path=path)
-        fields.append((str(name), data, PARAMETERS[str(name)]))
+                f"(known: {', '.join(sorted(PARAMETERS))}; model fields of time products: "
+                f"{', '.join(sorted(MODEL_FIELDS))})", field=str(name), path=path)
+        fields.append((str(name), data, kind))
     with atomic_output(path) as temporary, open(temporary, "wb") as out:
-        for name, data, parameter in fields:
-            for message in _messages(name, data, parameter, template, packing_type, bits, path):
+        for name, data, kind in fields:
+            for message in _messages(name, data, kind, template, packing_type, bits, path):
                 out.write(message)
     return path
 
@@ -203,7 +304,7 @@ def _vertical_dim(data: xr.DataArray) -> str | None:
     return found[0] if found else None
 
 
-def _layout(name: str, data: xr.DataArray, template: GribTemplate, path: Path):
+def _layout(name: str, data: xr.DataArray, template: GribTemplate, path: Path, extra: str | None = None):
     """Check the dims against the template; return (lead dims, vertical dim, horizontal dims)."""
     horizontal = next((h for h in HORIZONTAL_DIMS if all(d in data.dims for d in h)), None)
     if horizontal is None:
@@ -214,7 +315,7 @@ def _layout(name: str, data: xr.DataArray, template: GribTemplate, path: Path):
             f"its grid ({' x '.join(f'{d}={data.sizes[d]}' for d in horizontal)}) is not the model run's "
             f"({template.grid_type}, {template.size} points, in {template.source!r})", field=name, path=path)
     vertical = _vertical_dim(data)
-    lead = [d for d in LEAD_DIMS if d in data.dims]
+    lead = [d for d in ((extra,) if extra else ()) + LEAD_DIMS if d in data.dims]
     other = [d for d in data.dims if d not in (*lead, *horizontal) and d != vertical]
     if other:
         raise Grib2OutputError(f"dim(s) {', '.join(map(repr, other))} have no GRIB2 encoding (allowed: "
@@ -289,8 +390,11 @@ def _step(value, name: str, path: Path) -> tuple[int, int]:
     return (1, minutes // 60) if minutes % 60 == 0 else (0, minutes)
 
 
-def _header(name, parameter, template: GribTemplate, member, reference, step, path: Path) -> int:
+def _header(name, kind: FaninKind, template: GribTemplate, member, reference, step, path: Path,
+            extra=None, extra_index: int = 0, extra_count: int = 0, attrs=None) -> int:
     """A handle with sections 1, 3 (the template's) and the level-independent keys of section 4."""
+    parameter = kind.parameter
+    attrs = attrs or {}
     handle = eccodes.codes_new_from_message(template.message)
     try:
         generating = eccodes.codes_get_long(handle, "generatingProcessIdentifier") \
@@ -298,13 +402,20 @@ def _header(name, parameter, template: GribTemplate, member, reference, step, pa
         date, time = _reference(reference)
         _set(handle, "dataDate", date)
         _set(handle, "dataTime", time)
-        if member is None:
+        number = kind.template_number(member)
+        if kind.ensemble is not None:
+            # code tables 1.4 and 4.3: derived from the ensemble; probabilities are event probabilities
+            probability = kind.ensemble == "probability"
+            _set(handle, "typeOfProcessedData", 8 if probability else 5)
+            _set(handle, "productDefinitionTemplateNumber", number)
+            _set(handle, "typeOfGeneratingProcess", 5 if probability else 4)
+        elif member is None:
             _set(handle, "typeOfProcessedData", 1)  # forecast (code table 1.4)
-            _set(handle, "productDefinitionTemplateNumber", 0)
+            _set(handle, "productDefinitionTemplateNumber", number)
             _set(handle, "typeOfGeneratingProcess", 2)  # forecast (code table 4.3)
         else:
             _set(handle, "typeOfProcessedData", 5)  # control and perturbed forecast, as MeteoSwiss's runs
-            _set(handle, "productDefinitionTemplateNumber", 1)
+            _set(handle, "productDefinitionTemplateNumber", number)
             _set(handle, "typeOfGeneratingProcess", 4)  # ensemble forecast
             # the run's ensemble keys where the template has them, else 255 (missing)
             _set(handle, "typeOfEnsembleForecast", template.ensemble.get("typeOfEnsembleForecast", 255))
@@ -314,13 +425,74 @@ def _header(name, parameter, template: GribTemplate, member, reference, step, pa
         _set(handle, "discipline", parameter.discipline)
         _set(handle, "parameterCategory", parameter.category)
         _set(handle, "parameterNumber", parameter.number)
-        unit, forecast_time = _step(step, name, path)
-        _set(handle, "indicatorOfUnitOfTimeRange", unit)
-        _set(handle, "forecastTime", forecast_time)
+        if kind.ensemble == "derived":
+            _set(handle, "derivedForecast", kind.derived)
+            _set(handle, "numberOfForecastsInEnsemble", int(attrs.get("ensemble_size", 255)))
+        elif kind.ensemble == "percentile":
+            _set(handle, "percentileValue", _percent(float(extra), name, path))
+        elif kind.ensemble == "probability":
+            _set_probability(handle, float(extra), attrs.get("threshold_comparison", ">="), extra_index,
+                             extra_count, name, path)
+        if kind.statistic is None:
+            unit, forecast_time = _step(step, name, path)
+            _set(handle, "indicatorOfUnitOfTimeRange", unit)
+            _set(handle, "forecastTime", forecast_time)
+        else:
+            _set_time_range(handle, kind, step, name, path)
         return handle
     except BaseException:
         eccodes.codes_release(handle)
         raise
+
+
+def _percent(quantile: float, name: str, path: Path) -> int:
+    """``percentileValue``: the quantile in whole percent; a quantile that is no whole percent is refused
+    (GRIB2 has no finer percentile)."""
+    percent = quantile * 100.0
+    if not 0.0 <= percent <= 100.0 or abs(percent - round(percent)) > 1e-9:
+        raise Grib2OutputError(f"quantile {quantile!r} is no whole percent: GRIB2's percentileValue holds whole "
+                               "percents 0-100; use quantiles such as 0.1, 0.25, 0.5", field=name, path=path)
+    return int(round(percent))
+
+
+def _set_probability(handle, threshold: float, comparison: str, index: int, count: int, name: str,
+                     path: Path) -> None:
+    if comparison not in PROBABILITY_TYPES:
+        raise Grib2OutputError(f"unknown threshold comparison {comparison!r}", field=name, path=path)
+    try:
+        factor, scaled = _scaled(threshold)
+    except ValueError:
+        raise Grib2OutputError(f"threshold {threshold!r} needs more than 6 decimals", field=name, path=path) from None
+    if abs(scaled) >= 2**31:
+        raise Grib2OutputError(f"threshold {threshold!r} is too large for GRIB2", field=name, path=path)
+    _set(handle, "forecastProbabilityNumber", index + 1)
+    _set(handle, "totalNumberOfForecastProbabilities", count)
+    kind = PROBABILITY_TYPES[comparison]
+    _set(handle, "probabilityType", kind)
+    used, unused = ("Lower", "Upper") if kind == 3 else ("Upper", "Lower")
+    _set(handle, f"scaleFactorOf{used}Limit", factor)
+    _set(handle, f"scaledValueOf{used}Limit", scaled)
+    eccodes.codes_set_missing(handle, f"scaleFactorOf{unused}Limit")
+    eccodes.codes_set_missing(handle, f"scaledValueOf{unused}Limit")
+
+
+def _set_time_range(handle, kind: FaninKind, step, name: str, path: Path) -> None:
+    """Statistical processing over the window (t - W, t]: start, length and end of the overall interval."""
+    unit, end = _step(step, name, path)
+    end_minutes = end * 60 if unit == 1 else end
+    window = kind.window_minutes
+    start_minutes = end_minutes - window
+    if start_minutes < 0:
+        raise Grib2OutputError(f"window of {window} min ends at lead time {end_minutes} min, before the "
+                               "model start", field=name, path=path)
+    hours = end_minutes % 60 == 0 and window % 60 == 0
+    scale = 60 if hours else 1
+    _set(handle, "typeOfStatisticalProcessing", kind.statistic)
+    _set(handle, "stepUnits", "h" if hours else "m")
+    # stepRange sets forecastTime (the start), lengthOfTimeRange and the end of the overall time interval
+    _set(handle, "stepRange", f"{start_minutes // scale}-{end_minutes // scale}")
+    _set(handle, "indicatorOfUnitForTimeRange", 1 if hours else 0)
+    _set(handle, "lengthOfTimeRange", window // scale)
 
 
 def _levels(name: str, data: xr.DataArray, vertical: str | None, template: GribTemplate, path: Path):
@@ -377,10 +549,15 @@ def _encode_level(header: int, kind: str | None, parameter, level: float | None,
         raise
 
 
-def _messages(name, data: xr.DataArray, parameter, template: GribTemplate, packing_type: str, bits, path: Path):
-    """Yield the encoded messages of one product: one per (member, time, step, level)."""
-    lead, vertical, horizontal = _layout(name, data, template, path)
-    kind, levels = _levels(name, data, vertical, template, path)
+def _messages(name, data: xr.DataArray, kind: FaninKind, template: GribTemplate, packing_type: str, bits,
+              path: Path):
+    """Yield the encoded messages of one product: one per ([quantile | threshold,] member, time, step, level)."""
+    parameter = kind.parameter
+    extra_dim = kind.extra_dim
+    if extra_dim is not None and extra_dim not in data.dims:
+        raise Grib2OutputError(f"has no {extra_dim!r} dim", field=name, path=path)
+    lead, vertical, horizontal = _layout(name, data, template, path, extra_dim)
+    level_type, levels = _levels(name, data, vertical, template, path)
     order = [*lead, *([vertical] if vertical else []), *horizontal]
     values = np.asarray(data.transpose(*order).values)
     if not np.issubdtype(values.dtype, np.floating):
@@ -397,12 +574,15 @@ def _messages(name, data: xr.DataArray, parameter, template: GribTemplate, packi
             coord = data[dim]
             return coord.values[at[dim]] if dim in at else coord.values
 
-        member = coordinate("member")
-        header = _header(name, parameter, template, member, coordinate("time"), coordinate("step"), path)
+        member = None if kind.ensemble else coordinate("member")
+        extra = coordinate(extra_dim) if extra_dim else None
+        header = _header(name, kind, template, member, coordinate("time"), coordinate("step"), path, extra=extra,
+                         extra_index=at.get(extra_dim, 0), extra_count=data.sizes.get(extra_dim, 0),
+                         attrs=data.attrs)
         try:
             for k, level in enumerate(levels):
                 field = values[index + (k,)]
-                handle = _encode_level(header, kind, parameter, level, template)
+                handle = _encode_level(header, level_type, parameter, level, template)
                 try:
                     yield _pack(handle, field, packing_type, bits, name, path)
                 finally:
@@ -441,4 +621,5 @@ def _pack(handle: int, field: np.ndarray, packing_type: str, bits: int | None, n
     return bytes(eccodes.codes_get_message(handle))
 
 
-__all__ = ["DEFAULT_BITS_PER_VALUE", "PACKINGS", "Grib2OutputError", "GribTemplate", "write_grib2"]
+__all__ = ["DEFAULT_BITS_PER_VALUE", "DERIVED_FORECASTS", "PACKINGS", "PROBABILITY_TYPES", "STATISTICAL_PROCESSING",
+           "FaninKind", "Grib2OutputError", "GribTemplate", "fanin_kind", "write_grib2"]

@@ -10,7 +10,7 @@ the output of any product, or any field of the run, for several members or lead 
 * :func:`window_statistic` — maximum, minimum or mean of a field over windows of lead time
   (daily maximum of ``T_2M``, maximum of ``VMAX_10M`` over 3 h);
 * :func:`compute_ensemble_products` and :func:`compute_time_products` — the same from files to a NetCDF
-  file, for the Snakemake rules.
+  file (and GRIB2, with ``formats``; templates in :mod:`nwpflow.io.grib_writer`), for the Snakemake rules.
 
 The kernels are in :mod:`nwpflow.kernels.stats`.
 
@@ -767,8 +767,11 @@ def compute_ensemble_products(
     skipna: bool = False,
     comparison: Literal[">=", ">"] = ">=",
     threads: int | None = None,
+    formats: Sequence[str] | None = None,
+    grib2=None,
+    template=None,
 ) -> Path:
-    """Read one file per member, compute the ensemble statistics, write them to one NetCDF file.
+    """Read one file per member, compute the ensemble statistics, write them to one NetCDF file (and GRIB2).
 
     Parameters
     ----------
@@ -785,13 +788,17 @@ def compute_ensemble_products(
         The variable to read; default: the only data variable of each NetCDF file (required for GRIB).
     threads : int, optional
         numba threads.
+    formats, grib2, template : optional
+        Output formats (config ``formats``; ``None``: the format of ``output``), GRIB2 packing (config
+        ``grib2``) and the model run's GRIB files (or a :class:`~nwpflow.io.grib_writer.GribTemplate`) that
+        GRIB2 output takes its grid from (default: the GRIB files among ``inputs``). GRIB2 templates:
+        :mod:`nwpflow.io.grib_writer`.
 
     Returns
     -------
     Path
-        The file written.
+        The file written (the first format's).
     """
-    from nwpflow.io import write_netcdf
     from nwpflow.pipeline import set_threads
 
     _ensemble_options(statistics, quantiles, thresholds, ddof, comparison)  # fail before reading
@@ -828,11 +835,25 @@ def compute_ensemble_products(
                                  comparison=comparison, name=name)
     options = (f"statistics={list(statistics)}, quantiles={list(quantiles)}, thresholds={list(thresholds)}, "
                f"ddof={ddof}, skipna={skipna}, comparison={comparison!r}")
-    written = write_netcdf(result, output, history=f"ensemble statistics of {name} over members {labels} "
-                                                   f"({options}) from {' '.join(map(os.path.basename, paths))}")
+    written = _write(result, output, f"ensemble statistics of {name} over members {labels} ({options}) from "
+                                     f"{' '.join(map(os.path.basename, paths))}", formats, grib2,
+                     paths if template is None else template)
     log.info("%s ensemble statistics written to %s in %.2f s (%d threads)", name, written,
              time.perf_counter() - start, used)
     return written
+
+
+def _write(result: xr.Dataset, output, history: str, formats, grib2, template) -> Path:
+    """Write ``result`` in every format of ``formats`` (:func:`nwpflow.pipeline.format_paths`)."""
+    from nwpflow.pipeline import format_paths, grib2_template, write_product
+
+    paths = format_paths(output, formats)
+    if "grib2" in paths:
+        from nwpflow.io.grib_writer import GribTemplate
+
+        template = template if isinstance(template, GribTemplate) else grib2_template(
+            [template] if isinstance(template, (str, os.PathLike)) else list(template), {"": paths})
+    return write_product(result, paths, history=history, template=template, grib2=grib2)
 
 
 def grib_packing_steps(paths: Sequence[str | os.PathLike], field: str) -> dict[np.timedelta64, float]:
@@ -861,8 +882,11 @@ def compute_time_products(
     skipna: bool = False,
     on_decrease: Literal["raise", "nan"] = "raise",
     threads: int | None = None,
+    formats: Sequence[str] | None = None,
+    grib2=None,
+    template=None,
 ) -> Path:
-    """Read a field at every lead time of one member, compute a window product, write it to NetCDF.
+    """Read a field at every lead time of one member, compute a window product, write it to NetCDF (and GRIB2).
 
     Parameters
     ----------
@@ -886,13 +910,15 @@ def compute_time_products(
         As :func:`accumulation` / :func:`window_statistic` (``skipna`` is for window statistics only).
     threads : int, optional
         numba threads.
+    formats, grib2, template : optional
+        As :func:`compute_ensemble_products` (default template: the GRIB files among ``inputs``).
 
     Returns
     -------
     Path
-        The file written; its variable is :func:`time_variable_name` ``(field, kind, window)``.
+        The file written (the first format's); its variable is :func:`time_variable_name` ``(field, kind,
+        window)``.
     """
-    from nwpflow.io import write_netcdf
     from nwpflow.pipeline import set_threads
 
     _check_choice("kind", kind, TIME_KINDS)
@@ -957,7 +983,8 @@ def compute_time_products(
         result = window_statistic(data, window, kind, skipna=skipna, sliding=sliding)
     history = (f"{result.name} ({kind} over {window_label(window)} windows, sliding={sliding}) from "
                f"{' '.join(map(os.path.basename, paths))}")
-    written = write_netcdf(with_bounds(result, window), output, history=history)
+    written = _write(with_bounds(result, window), output, history, formats, grib2,
+                     paths if template is None else template)
     log.info("%s written to %s in %.2f s (%d windows, %d threads)", result.name, written,
              time.perf_counter() - start, result.sizes["step"], used)
     return written

@@ -48,6 +48,8 @@ LFC_OF_MEAN_LAYER = FixedSurface(194, type_of_second=192)
 """COSMO local type 194, level of free convection, of the mixed-layer parcel: COSMO's LFC_ML."""
 HEIGHT_10M = FixedSurface(103, 10.0)
 """10 m above ground (4.5: 103)."""
+HEIGHT_2M = FixedSurface(103, 2.0)
+"""2 m above ground (4.5: 103)."""
 
 VERTICAL_SURFACES: dict[str, str] = {
     "level": "generalVerticalLayer",  # 150/150: model full level k between half levels k and k+1
@@ -126,6 +128,26 @@ PARAMETERS: dict[str, Grib2Parameter] = {
 (``tests/test_grib_output.py`` checks that every registered product has one)."""
 
 
+MODEL_FIELDS: dict[str, Grib2Parameter] = {
+    "TOT_PREC": Grib2Parameter(1, 52, "TOT_PREC", SURFACE),
+    "T_2M": Grib2Parameter(0, 0, "T_2M", HEIGHT_2M),
+    "TD_2M": Grib2Parameter(0, 6, "TD_2M", HEIGHT_2M),
+    "U_10M": Grib2Parameter(2, 2, "U_10M", HEIGHT_10M),
+    "V_10M": Grib2Parameter(2, 3, "V_10M", HEIGHT_10M),
+    "VMAX_10M": Grib2Parameter(2, 22, "VMAX_10M", HEIGHT_10M),
+    "PS": Grib2Parameter(3, 0, "PS", SURFACE),
+}
+"""Fields of the model files that time products (and their ensemble statistics) are made of -> their
+GRIB2 parameter, as in the ICON/COSMO input (``short_name``: what ecCodes calls the field in the
+input; the statistical templates of the fan-in output may read back under another COSMO name, see
+``docs/data-model.md``)."""
+
+
+def parameter_of(name: str) -> Grib2Parameter | None:
+    """The GRIB2 parameter of a product (:data:`PARAMETERS`) or model field (:data:`MODEL_FIELDS`)."""
+    return PARAMETERS.get(name) or MODEL_FIELDS.get(name)
+
+
 def local_name(discipline: int, category: int, number: int) -> str | None:
     """Return the product a local parameter of nwpflow encodes, or ``None``.
 
@@ -143,4 +165,4 @@ _LOCAL_NAMES = {p.number: name for name, p in PARAMETERS.items() if p.local}
 if len(_LOCAL_NAMES) != sum(p.local for p in PARAMETERS.values()):
     raise ImportError("nwpflow.products.grib2: two products share a local parameter number")
 
-__all__ = ["LOCAL_CATEGORY", "PARAMETERS", "VERTICAL_SURFACES", "FixedSurface", "Grib2Parameter", "local_name"]
+__all__ = ["LOCAL_CATEGORY", "MODEL_FIELDS", "PARAMETERS", "parameter_of", "VERTICAL_SURFACES", "FixedSurface", "Grib2Parameter", "local_name"]
