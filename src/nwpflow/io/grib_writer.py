@@ -525,28 +525,35 @@ def _levels(name: str, data: xr.DataArray, vertical: str | None, template: GribT
 
 
 def _encode_level(header: int, kind: str | None, parameter, level: float | None, template: GribTemplate) -> int:
+    """A copy of ``header`` on level type ``kind`` (with the run's vertical grid keys) at ``level``."""
     handle = eccodes.codes_clone(header)
     try:
-        if kind is None:
-            _set_surface(handle, parameter.surface)
-        elif kind in MODEL_LEVEL_TYPES:
+        if kind in MODEL_LEVEL_TYPES:
             _set(handle, "typeOfLevel", kind)
             for key in VERTICAL_GRID_KEYS:
                 if key in template.vertical:
                     _set(handle, key, template.vertical[key])
-            _set(handle, "scaledValueOfFirstFixedSurface", int(level))
-            if kind == "generalVerticalLayer":
-                _set(handle, "scaledValueOfSecondFixedSurface", int(level) + 1)
-        else:
-            from nwpflow.products.grib2 import FixedSurface
-
-            first = {"isobaricInhPa": 100, "isobaricInPa": 100, "heightAboveGround": 103, "heightAboveSea": 102}[kind]
-            value = level * 100.0 if kind == "isobaricInhPa" else level  # section 4 holds Pa
-            _set_surface(handle, FixedSurface(first), value)
+        _set_level(handle, kind, parameter, level)
         return handle
     except BaseException:
         eccodes.codes_release(handle)
         raise
+
+
+def _set_level(handle: int, kind: str | None, parameter, level: float | None) -> None:
+    """Set the keys that differ between the levels of one field (its level type is set already)."""
+    if kind is None:
+        _set_surface(handle, parameter.surface)
+    elif kind in MODEL_LEVEL_TYPES:
+        _set(handle, "scaledValueOfFirstFixedSurface", int(level))
+        if kind == "generalVerticalLayer":
+            _set(handle, "scaledValueOfSecondFixedSurface", int(level) + 1)
+    else:
+        from nwpflow.products.grib2 import FixedSurface
+
+        first = {"isobaricInhPa": 100, "isobaricInPa": 100, "heightAboveGround": 103, "heightAboveSea": 102}[kind]
+        value = level * 100.0 if kind == "isobaricInhPa" else level  # section 4 holds Pa
+        _set_surface(handle, FixedSurface(first), value)
 
 
 def _messages(name, data: xr.DataArray, kind: FaninKind, template: GribTemplate, packing_type: str, bits,
@@ -579,19 +586,32 @@ def _messages(name, data: xr.DataArray, kind: FaninKind, template: GribTemplate,
         header = _header(name, kind, template, member, coordinate("time"), coordinate("step"), path, extra=extra,
                          extra_index=at.get(extra_dim, 0), extra_count=data.sizes.get(extra_dim, 0),
                          attrs=data.attrs)
+        # One handle for every level: cloning a handle and setting the level type and packing (ecCodes
+        # re-evaluates its concepts) cost ~1.1 ms a message, setting a level's keys and values ~0.1 ms.
+        handle = None
         try:
+            handle = _encode_level(header, level_type, parameter, levels[0], template)
+            _set_packing(handle, packing_type, bits)
             for k, level in enumerate(levels):
-                field = values[index + (k,)]
-                handle = _encode_level(header, level_type, parameter, level, template)
-                try:
-                    yield _pack(handle, field, packing_type, bits, name, path)
-                finally:
-                    eccodes.codes_release(handle)
+                if k:
+                    _set_level(handle, level_type, parameter, level)
+                yield _pack(handle, values[index + (k,)], packing_type, name, path)
         finally:
+            if handle is not None:
+                eccodes.codes_release(handle)
             eccodes.codes_release(header)
 
 
-def _pack(handle: int, field: np.ndarray, packing_type: str, bits: int | None, name: str, path: Path) -> bytes:
+def _set_packing(handle: int, packing_type: str, bits: int | None) -> None:
+    _set(handle, "packingType", packing_type)
+    if packing_type == "grid_ieee":
+        _set(handle, "precision", 1)  # 32-bit IEEE: float32 data exactly
+    else:
+        _set(handle, "bitsPerValue", bits)
+
+
+def _pack(handle: int, field: np.ndarray, packing_type: str, name: str, path: Path) -> bytes:
+    """Encode ``field`` (NaN: missing, under a bitmap) into ``handle`` and return the message."""
     missing = np.isnan(field)
     if np.any(np.isinf(field)):
         raise Grib2OutputError("holds infinite values, which GRIB2 cannot encode", field=name, path=path)
@@ -602,11 +622,6 @@ def _pack(handle: int, field: np.ndarray, packing_type: str, bits: int | None, n
     missing_value = 9999.0
     while np.any(values[~missing] == missing_value):  # a value that no data value equals
         missing_value = missing_value * 10.0 + 9.0
-    _set(handle, "packingType", packing_type)
-    if packing_type == "grid_ieee":
-        _set(handle, "precision", 1)  # 32-bit IEEE: float32 data exactly
-    else:
-        _set(handle, "bitsPerValue", bits)
     if missing.any():
         _set(handle, "bitmapPresent", 1)
         _set(handle, "missingValue", missing_value)
