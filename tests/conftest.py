@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 """Real NWP files and published reference values, beside the project root (never copied into it)."""
+CONFIG = ROOT / "config" / "config.yaml"
+SCHEMA = ROOT / "config" / "schema.yaml"
 
 
 def shared(relative: str) -> Path:
@@ -45,3 +49,14 @@ def cosmo_sample(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("cosmo_sample")
     write_sample(directory, "cosmo-small", members=[0], lead_times=[1])
     return directory
+
+
+@pytest.fixture
+def config() -> dict:
+    """The shipped config/config.yaml, validated and completed like rules/common.smk does."""
+    from nwpflow import workflow as nwf
+
+    with open(CONFIG, encoding="utf-8") as f:
+        cfg = yaml.safe_load(f)
+    jsonschema.Draft202012Validator(nwf.load_schema(SCHEMA)).validate(cfg)
+    return cfg

@@ -401,3 +401,18 @@ def test_snakemake_writes_fanin_grib2(tmp_path, numba_cache):  # noqa: F811
     rows = fanin_messages(run / "ensemble" / "time" / "TOT_PREC_sum_1h.grib2")
     assert {r["productDefinitionTemplateNumber"] for r in rows} == {12, 10, 9}
     assert not list((tmp_path / "results").rglob("*.tmp*"))
+
+
+def test_bad_packing_fails_before_reading_in_both_job_paths(tmp_path):
+    """compute_products and compute_bundle check the GRIB2 packing with the rest of the request
+    (pipeline.plan_outputs), before any input is read: the inputs here do not even exist."""
+    from nwpflow.bundle import compute_bundle
+    from nwpflow.pipeline import compute_products
+
+    missing = [str(tmp_path / "no-such-file")]
+    outputs = {"THETA": tmp_path / "THETA.nc"}
+    with pytest.raises(Grib2OutputError, match=r"unknown packing 'jpeg'"):
+        compute_products(["THETA"], missing, outputs=outputs, formats=["grib2"], grib2={"packing": "jpeg"})
+    with pytest.raises(Grib2OutputError, match=r"unknown packing 'jpeg'"):
+        compute_bundle(["THETA"], missing, outputs, formats=["netcdf", "grib2"], grib2={"packing": "jpeg"})
+    assert not list(tmp_path.iterdir())

@@ -11,22 +11,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 
 from nwpflow import workflow as nwf
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "config" / "config.yaml"
-SCHEMA = ROOT / "config" / "schema.yaml"
-
-
-@pytest.fixture
-def config() -> dict:
-    """The shipped config, validated and completed like rules/common.smk does."""
-    with open(CONFIG, encoding="utf-8") as f:
-        cfg = yaml.safe_load(f)
-    jsonschema.Draft202012Validator(nwf.load_schema(SCHEMA)).validate(cfg)
-    return cfg
+from conftest import SCHEMA
 
 
 def needs(*products):

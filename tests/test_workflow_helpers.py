@@ -7,7 +7,6 @@ import copy
 import doctest
 import os
 import re
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -15,18 +14,7 @@ import yaml
 
 from nwpflow import workflow as nwf
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "config" / "config.yaml"
-SCHEMA = ROOT / "config" / "schema.yaml"
-
-
-@pytest.fixture
-def config() -> dict:
-    """The shipped config/config.yaml, validated and completed like rules/common.smk does."""
-    with open(CONFIG, encoding="utf-8") as f:
-        cfg = yaml.safe_load(f)
-    jsonschema.Draft202012Validator(nwf.load_schema(SCHEMA)).validate(cfg)
-    return cfg
+from conftest import CONFIG, ROOT, SCHEMA
 
 
 def test_doctests():

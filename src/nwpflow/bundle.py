@@ -40,7 +40,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from nwpflow.errors import NwpflowError
 
 log = logging.getLogger("nwpflow")
 
@@ -131,20 +130,12 @@ def compute_bundle(
     import dask
     from dask import delayed
 
-    from nwpflow.pipeline import format_paths, grib2_template, products_in_files, set_threads
+    from nwpflow.pipeline import grib2_template, plan_outputs, products_in_files, set_threads
     from nwpflow.products import fields_needed, registry
 
-    products = list(dict.fromkeys(products))
-    if not products:
-        raise NwpflowError("no product requested")
     options = {name: dict(opts) for name, opts in (options or {}).items()}
-    for name in products:  # unknown names and bad options fail before any input is read
-        registry[name].resolve_options(options.get(name, {}))
-    missing = [name for name in products if name not in outputs]
-    if missing:
-        raise NwpflowError(f"no output path for {', '.join(missing)}")
+    products, paths = plan_outputs(products, outputs, options=options, formats=formats, grib2=grib2)
     inputs = [os.fspath(p) for p in inputs]
-    paths = {name: format_paths(outputs[name], formats) for name in products}
     template = grib2_template(inputs, paths)
     threads = set_threads(threads)
     layer = threading_layer()

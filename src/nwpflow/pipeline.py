@@ -118,6 +118,40 @@ def products_in_files(inputs: Sequence[str | os.PathLike]) -> set[str]:
     return found
 
 
+def plan_outputs(
+    products: Sequence[str],
+    outputs: Mapping[str, str | os.PathLike],
+    *,
+    options: Mapping[str, Mapping[str, Any]],
+    formats: Sequence[str] | None,
+    grib2: Mapping[str, Any] | None,
+) -> tuple[list[str], dict[str, dict[str, Path]]]:
+    """Check a job's request before any input is read and return its products (duplicates dropped) and
+    ``{product: {format: file}}`` (:func:`format_paths`).
+
+    Raises :class:`~nwpflow.errors.NwpflowError` for no product or a product without an output path, the
+    registry's errors for an unknown product or option, and
+    :class:`~nwpflow.io.grib_writer.Grib2OutputError` for a GRIB2 packing that cannot be used.
+    """
+    products = list(dict.fromkeys(products))
+    if not products:
+        raise NwpflowError("no product requested")
+    for name in products:
+        registry[name].resolve_options(options.get(name, {}))
+    for name in options:
+        registry[name]
+    missing = [name for name in products if name not in outputs]
+    if missing:
+        raise NwpflowError(f"no output path for {', '.join(missing)}")
+    paths = {name: format_paths(outputs[name], formats) for name in products}
+    grib2_files = [p["grib2"] for p in paths.values() if "grib2" in p]
+    if grib2_files:
+        from nwpflow.io.grib_writer import resolve_packing
+
+        resolve_packing(*grib2_packing(grib2).values(), grib2_files[0])
+    return products, paths
+
+
 def compute_products(
     products: Sequence[str],
     inputs: Sequence[str | os.PathLike],
@@ -156,26 +190,12 @@ def compute_products(
     dict
         Product name -> path written (the first format's file).
     """
-    products = list(dict.fromkeys(products))
-    if not products:
-        raise NwpflowError("no product requested")
     options = dict(options or {})
-    for name in products:  # unknown names and bad options fail before any input is read
-        registry[name].resolve_options(options.get(name, {}))
-    for name in options:
-        registry[name]
     if outputs is None:
         if output_dir is None:
             raise NwpflowError("give outputs or output_dir")
         outputs = {name: Path(output_dir) / f"{name}.nc" for name in products}
-    missing = [name for name in products if name not in outputs]
-    if missing:
-        raise NwpflowError(f"no output path for {', '.join(missing)}")
-    paths = {name: format_paths(outputs[name], formats) for name in products}
-    if grib2 is not None and any("grib2" in p for p in paths.values()):  # a bad packing fails before any read
-        from nwpflow.io.grib_writer import _packing
-
-        _packing(*grib2_packing(grib2).values(), next(p["grib2"] for p in paths.values() if "grib2" in p))
+    products, paths = plan_outputs(products, outputs, options=options, formats=formats, grib2=grib2)
     used = set_threads(threads)
     start = time.perf_counter()
     # Products of products: a required product whose file is among the inputs (e.g. BRN.nc for HPBL)

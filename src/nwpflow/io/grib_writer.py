@@ -261,7 +261,7 @@ def write_grib2(
     from nwpflow.products.grib2 import MODEL_FIELDS, PARAMETERS
 
     path = Path(path)
-    packing_type, bits = _packing(packing, bits_per_value, path)
+    packing_type, bits = resolve_packing(packing, bits_per_value, path)
     if not isinstance(template, GribTemplate):
         template = GribTemplate.from_files(template)
     dataset = obj.to_dataset() if isinstance(obj, xr.DataArray) else obj
@@ -283,7 +283,9 @@ def write_grib2(
     return path
 
 
-def _packing(packing: str, bits_per_value: int | None, path: Path) -> tuple[str, int | None]:
+def resolve_packing(packing: str, bits_per_value: int | None, path: Path) -> tuple[str, int | None]:
+    """ecCodes' ``packingType`` and bits per value of config ``grib2``; :class:`Grib2OutputError` naming
+    ``path`` for an unknown packing or bits that do not fit it."""
     if packing not in PACKINGS:
         raise Grib2OutputError(f"unknown packing {packing!r}; allowed: {', '.join(PACKINGS)}", path=path)
     if packing == "ieee":

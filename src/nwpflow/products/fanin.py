@@ -845,14 +845,14 @@ def compute_ensemble_products(
 
 def _write(result: xr.Dataset, output, history: str, formats, grib2, template) -> Path:
     """Write ``result`` in every format of ``formats`` (:func:`nwpflow.pipeline.format_paths`)."""
-    from nwpflow.pipeline import format_paths, grib2_template, write_product
+    from nwpflow.pipeline import format_paths, write_product
 
     paths = format_paths(output, formats)
     if "grib2" in paths:
         from nwpflow.io.grib_writer import GribTemplate
 
-        template = template if isinstance(template, GribTemplate) else grib2_template(
-            [template] if isinstance(template, (str, os.PathLike)) else list(template), {"": paths})
+        if not isinstance(template, GribTemplate):
+            template = GribTemplate.from_files(template)
     return write_product(result, paths, history=history, template=template, grib2=grib2)
 
 
