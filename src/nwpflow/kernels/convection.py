@@ -124,12 +124,11 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numba import prange
 
 from nwpflow import constants
-from nwpflow.kernels._jit import BLOCK_COLUMNS, inline, kernel
+from nwpflow.kernels._jit import BLOCK_COLUMNS, function, inline, kernel
 from nwpflow.kernels.power import pow_f32, power_table
 from nwpflow.kernels.thermo import (
     lcl_temperature,
@@ -179,12 +178,6 @@ class ParcelConstants(NamedTuple):
 
 COSMO = ParcelConstants(constants.Rd, constants.cpd, constants.Lv, constants.epsilon, constants.g, constants.p0)
 """COSMO/ICON constants (:mod:`nwpflow.constants`)."""
-
-_function = numba.njit(cache=True, error_model="numpy", nogil=True)
-"""The settings of :data:`nwpflow.kernels._jit.inline`, without ``inline="always"``: a function compiled
-once and called. Inlining every helper into one kernel at the numba-IR level made a kernel of several
-thousand statements that took over 7 CPU minutes to compile; the kernel's ``prange`` body is instead one
-call of :func:`_block`, which calls one function per stage of the ascent."""
 
 # Rows of the per-column state of a block: the previous node (pressure, ln p, parcel and environment
 # T and q, buoyancy, height), the parcel (dry-adiabat constant θ' = T p^-κ, q below the LCL, LCL
@@ -285,7 +278,7 @@ def _steps(p_a, p_b):
     return n if n < 1000 else 1000
 
 
-@_function
+@function
 def _moist_ascent(p_a, t_a, p_b, s, rd, cpd, lv, epsilon):
     """Parcel temperature [K] at ``p_b`` on the pseudo-adiabat through (``p_a``, ``t_a``)."""
     n = _steps(p_a, p_b)
@@ -296,7 +289,7 @@ def _moist_ascent(p_a, t_a, p_b, s, rd, cpd, lv, epsilon):
     return t
 
 
-@_function
+@function
 def _lcl(p0, t0, q0, s, c):
     """(p, T) [Pa, K] of the lifting condensation level of a parcel (p0, t0, specific humidity q0).
 
@@ -442,7 +435,7 @@ def _cape_cin(p, p_bits, t, qv, hhl, hsurf, s, s_dew, c, kappa_table, theta_tabl
                depth, virtual, definition, out)
 
 
-@_function
+@function
 def _block(j0, p, p_bits, t, qv, hhl, hsurf, s, s_dew, c, kappa_table, theta_table, parcel, depth, virtual,
            definition, out):
     """The columns j0 .. j0 + BLOCK_COLUMNS - 1: the stages of the ascent, each a loop over the columns."""
@@ -477,7 +470,7 @@ def _block(j0, p, p_bits, t, qv, hhl, hsurf, s, s_dew, c, kappa_table, theta_tab
     _results(j0, n, hsurf, definition, valid, st, out)
 
 
-@_function
+@function
 def _surface(j0, n, p, t, qv, hhl, hsurf, c, valid, ps):
     """Column validity (NaN anywhere, or p <= 0, makes every output NaN) and the surface pressure: the
     lowest level's pressure extrapolated hydrostatically to HSURF, p_N exp(g (z_N - z_s) / (Rd Tv_N))."""
@@ -498,7 +491,7 @@ def _surface(j0, n, p, t, qv, hhl, hsurf, c, valid, ps):
         ps[jj] = np.float64(p[kb, j]) * vexp(c[4] * (z - np.float64(hsurf[j])) / (c[0] * tv))
 
 
-@_function
+@function
 def _mixed_layer_parcel(j0, n, p, p_bits, t, qv, hsurf, s, s_dew, c, theta_table, depth, definition, valid, ps,
                         st, p_skip):
     """Start of the mixed-layer parcel: pressure-weighted means of θ and q (metpy: mixing ratio) between
@@ -580,7 +573,7 @@ def _mixed_layer_parcel(j0, n, p, p_bits, t, qv, hsurf, s, s_dew, c, theta_table
             st[_QE, jj] = q0
 
 
-@_function
+@function
 def _most_unstable_parcel(j0, n, p, t, qv, hhl, s, c, depth, valid, ps, st, kstart):
     """Start of the most-unstable parcel: the level of highest θe with p >= ps - depth (the lowest level
     always a candidate; the lowest of equal maxima)."""
@@ -628,7 +621,7 @@ def _search_level(k, j0, n, p, t, qv, s, c, kappa, log_p0, depth, ps, best, ksta
     return searching
 
 
-@_function
+@function
 def _start(j0, n, hsurf, s, c, virtual, definition, valid, st, out):
     """The parcel's LCL, MetPy's LFC threshold, the buoyancy at the start (the first node)."""
     epsilon = c[3]
@@ -683,7 +676,7 @@ def _start(j0, n, hsurf, s, c, virtual, definition, valid, st, out):
             st[_THR_Z, jj] = st[_Z, jj]
 
 
-@_function
+@function
 def _parcel_at_level(k, j0, n, p, p_bits, t, qv, hhl, s, c, kappa_table, virtual, st, t_moist, p_moist, h, steps,
                      tp, b, lnp, z):
     """Parcel temperature and buoyancy at level k of every column of the block (branch-free loops that
@@ -751,7 +744,7 @@ def _buoyancy_at_level(k, j0, n, p, p_bits, t, qv, hhl, s, c, kappa_table, virtu
         z[jj] = 0.5 * (np.float64(hhl[k, j]) + np.float64(hhl[k + 1, j]))
 
 
-@_function
+@function
 def _nodes_at_level(k, j0, n, p, t, qv, hsurf, s, c, virtual, definition, valid, kstart, p_skip, st, tp, b, lnp, z,
                     path, out):
     """Integrate every column of the block up to level k: through the LCL node first where the LCL lies
@@ -849,7 +842,7 @@ def _plain_nodes(k, j0, n, p, t, qv, rd, st, tp, b, lnp, z, path, metpy):
         st[_QE, jj] = np.float64(qv[k, j]) if plain else st[_QE, jj]
 
 
-@_function
+@function
 def _results(j0, n, hsurf, definition, valid, st, out):
     """CAPE, CIN, LFC and EL of every column from the integrals and events of its ascent."""
     for jj in range(n):

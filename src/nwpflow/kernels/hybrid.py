@@ -22,8 +22,9 @@ Conventions shared by every function here:
   of threads (``tests/test_kernels_hybrid.py::test_bit_identical_for_any_thread_count``). Within a
   block the loops run level-outer, column-inner, so that the inner loop reads contiguous memory.
 
-Validation is limited to the array shapes: numba does not check bounds, and a shape mismatch would
-otherwise read or write outside the arrays silently.
+The public functions are plain Python: they check the array shapes (numba does not check bounds, and
+a shape mismatch would otherwise read or write outside the arrays silently), allocate the outputs and
+pass them, last, to the private kernels.
 
 References
 ----------
@@ -38,8 +39,10 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+from numba import prange
+
+from nwpflow.kernels._jit import function, inline, kernel
 
 __all__ = [
     "BLOCK_COLUMNS",
@@ -66,12 +69,12 @@ _LN2 = math.log(2.0)
 
 
 # --------------------------------------------------------------------------------------------------
-# Block helpers: one block of columns, arrays of shape (level, nb), outputs passed in last. The public
-# kernels below call them on column slices, so all of them share one implementation of each formula.
+# Block helpers: one block of columns, arrays of shape (level, nb), outputs passed in last. The kernels
+# below call them on column slices, so all of them share one implementation of each formula.
 # --------------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+@function
 def _half_level_pressure_block(a, b, ps, p_half):
     for k in range(p_half.shape[0]):
         ak = np.float64(a[k])
@@ -80,20 +83,20 @@ def _half_level_pressure_block(a, b, ps, p_half):
             p_half[k, c] = ak + bk * np.float64(ps[c])
 
 
-@numba.njit(cache=True)
+@function
 def _full_level_pressure_block(p_half, p_full):
     for k in range(p_full.shape[0]):
         for c in range(p_full.shape[1]):
             p_full[k, c] = 0.5 * (np.float64(p_half[k, c]) + np.float64(p_half[k + 1, c]))
 
 
-@numba.njit(cache=True)
+@inline
 def _moist_rtv(t, qv, rd, rv_rd_minus_1):
     """R_d T_v = R_d T (1 + (R_v/R_d - 1) q) [J kg-1 = m2 s-2], in float64."""
     return rd * (np.float64(t) * (1.0 + rv_rd_minus_1 * np.float64(qv)))
 
 
-@numba.njit(cache=True)
+@function
 def _geopotential_block(p_half, t, qv, fis, rd, rv_rd_minus_1, phi_half, phi_full):
     """Integrate the hydrostatic equation upward through one block of columns.
 
@@ -137,13 +140,99 @@ def _geopotential_block(p_half, t, qv, fis, rd, rv_rd_minus_1, phi_half, phi_ful
             phi_full[0, c] = phi_top_full
 
 
-@numba.njit(cache=True)
+@inline
 def _geometric_height_value(phi, radius, g):
     gh = np.float64(phi) / g
     return radius * gh / (radius - gh)
 
 
-@numba.njit(cache=True)
+# --------------------------------------------------------------------------------------------------
+# Kernels: outputs passed in last
+# --------------------------------------------------------------------------------------------------
+
+
+@kernel
+def _half_level_pressure(a, b, ps, p_half):
+    ncol = ps.shape[0]
+    nblock = (ncol + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
+    for ib in prange(nblock):
+        c0 = ib * BLOCK_COLUMNS
+        c1 = min(c0 + BLOCK_COLUMNS, ncol)
+        _half_level_pressure_block(a, b, ps[c0:c1], p_half[:, c0:c1])
+
+
+@kernel
+def _full_level_pressure(p_half, p_full):
+    ncol = p_half.shape[1]
+    nblock = (ncol + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
+    for ib in prange(nblock):
+        c0 = ib * BLOCK_COLUMNS
+        c1 = min(c0 + BLOCK_COLUMNS, ncol)
+        _full_level_pressure_block(p_half[:, c0:c1], p_full[:, c0:c1])
+
+
+@kernel
+def _half_level_geopotential(p_half, t, qv, fis, rd, rv_rd_minus_1, phi_half):
+    ncol = t.shape[1]
+    nblock = (ncol + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
+    for ib in prange(nblock):
+        c0 = ib * BLOCK_COLUMNS
+        c1 = min(c0 + BLOCK_COLUMNS, ncol)
+        no_full = np.empty((0, c1 - c0), dtype=np.float64)
+        _geopotential_block(p_half[:, c0:c1], t[:, c0:c1], qv[:, c0:c1], fis[c0:c1], rd,
+                            rv_rd_minus_1, phi_half[:, c0:c1], no_full)
+
+
+@kernel
+def _full_level_geopotential(p_half, t, qv, fis, rd, rv_rd_minus_1, phi_full):
+    nlev = t.shape[0]
+    ncol = t.shape[1]
+    nblock = (ncol + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
+    for ib in prange(nblock):
+        c0 = ib * BLOCK_COLUMNS
+        c1 = min(c0 + BLOCK_COLUMNS, ncol)
+        phi_half = np.empty((nlev + 1, c1 - c0), dtype=np.float64)
+        _geopotential_block(p_half[:, c0:c1], t[:, c0:c1], qv[:, c0:c1], fis[c0:c1], rd,
+                            rv_rd_minus_1, phi_half, phi_full[:, c0:c1])
+
+
+@kernel
+def _geometric_height(phi, radius, g, out):
+    """``phi`` and ``out`` flat."""
+    n = phi.shape[0]
+    nblock = (n + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
+    for ib in prange(nblock):
+        i0 = ib * BLOCK_COLUMNS
+        i1 = min(i0 + BLOCK_COLUMNS, n)
+        for i in range(i0, i1):
+            out[i] = _geometric_height_value(phi[i], radius, g)
+
+
+@kernel
+def _hybrid_pressure_and_height(a, b, ps, t, qv, fis, rd, rv_rd_minus_1, radius, g, p_full, z_half):
+    nlev = a.shape[0] - 1
+    ncol = ps.shape[0]
+    nblock = (ncol + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
+    for ib in prange(nblock):
+        c0 = ib * BLOCK_COLUMNS
+        c1 = min(c0 + BLOCK_COLUMNS, ncol)
+        nb = c1 - c0
+        p_half = np.empty((nlev + 1, nb), dtype=np.float64)
+        _half_level_pressure_block(a, b, ps[c0:c1], p_half)
+        _full_level_pressure_block(p_half, p_full[:, c0:c1])
+        z_blk = z_half[:, c0:c1]
+        _geopotential_block(p_half, t[:, c0:c1], qv[:, c0:c1], fis[c0:c1], rd, rv_rd_minus_1, z_blk,
+                            np.empty((0, nb), dtype=np.float64))
+        for k in range(nlev + 1):
+            for c in range(nb):
+                z_blk[k, c] = _geometric_height_value(z_blk[k, c], radius, g)
+
+
+# --------------------------------------------------------------------------------------------------
+# Python entry points (shape checks here, never in the kernels)
+# --------------------------------------------------------------------------------------------------
+
+
 def _check_ab(a, b, ps):
     if a.ndim != 1 or b.ndim != 1 or ps.ndim != 1:
         raise ValueError("a, b must be 1-D (nlev + 1,) and ps 1-D (ncol,)")
@@ -153,11 +242,12 @@ def _check_ab(a, b, ps):
         raise ValueError("a and b need at least two half levels (nlev >= 1)")
 
 
-@numba.njit(cache=True)
 def _check_columns(nhalf, ncol, t, qv, fis):
     """Check t, qv (nlev, ncol) and fis (ncol,) against the half levels' (nhalf, ncol)."""
     if t.shape != qv.shape:
         raise ValueError("t and qv must have the same shape (nlev, ncol)")
+    if t.ndim != 2 or fis.ndim != 1:
+        raise ValueError("t and qv must be 2-D (nlev, ncol) and fis 1-D (ncol,)")
     if nhalf != t.shape[0] + 1 or ncol != t.shape[1]:
         raise ValueError("the half levels must have the shape (nlev + 1, ncol) of t with one level more")
     if fis.shape[0] != t.shape[1]:
@@ -166,12 +256,11 @@ def _check_columns(nhalf, ncol, t, qv, fis):
         raise ValueError("at least one full level is needed (nlev >= 1)")
 
 
-# --------------------------------------------------------------------------------------------------
-# Public kernels
-# --------------------------------------------------------------------------------------------------
+def _check_p_half(p_half):
+    if p_half.ndim != 2:
+        raise ValueError("p_half must be 2-D (nlev + 1, ncol)")
 
 
-@numba.njit(parallel=True, cache=True)
 def half_level_pressure(a, b, ps):
     r"""Calculate the pressure of the hybrid half levels.
 
@@ -212,18 +301,11 @@ def half_level_pressure(a, b, ps):
            [100000.]])
     """
     _check_ab(a, b, ps)
-    nhalf = a.shape[0]
-    ncol = ps.shape[0]
-    p_half = np.empty((nhalf, ncol), dtype=np.float64)
-    nblock = (ncol + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
-    for ib in numba.prange(nblock):
-        c0 = ib * BLOCK_COLUMNS
-        c1 = min(c0 + BLOCK_COLUMNS, ncol)
-        _half_level_pressure_block(a, b, ps[c0:c1], p_half[:, c0:c1])
+    p_half = np.empty((a.shape[0], ps.shape[0]), dtype=np.float64)
+    _half_level_pressure(a, b, ps, p_half)
     return p_half
 
 
-@numba.njit(parallel=True, cache=True)
 def full_level_pressure(p_half):
     r"""Calculate the pressure of the hybrid full levels as the mean of the two half levels.
 
@@ -253,18 +335,11 @@ def full_level_pressure(p_half):
     """
     if p_half.ndim != 2 or p_half.shape[0] < 2:
         raise ValueError("p_half must be 2-D (nlev + 1, ncol) with nlev >= 1")
-    nlev = p_half.shape[0] - 1
-    ncol = p_half.shape[1]
-    p_full = np.empty((nlev, ncol), dtype=np.float64)
-    nblock = (ncol + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
-    for ib in numba.prange(nblock):
-        c0 = ib * BLOCK_COLUMNS
-        c1 = min(c0 + BLOCK_COLUMNS, ncol)
-        _full_level_pressure_block(p_half[:, c0:c1], p_full[:, c0:c1])
+    p_full = np.empty((p_half.shape[0] - 1, p_half.shape[1]), dtype=np.float64)
+    _full_level_pressure(p_half, p_full)
     return p_full
 
 
-@numba.njit(parallel=True, cache=True)
 def half_level_geopotential(p_half, t, qv, fis, rd, rv_rd_minus_1):
     r"""Calculate the geopotential of the hybrid half levels by hydrostatic integration.
 
@@ -314,21 +389,13 @@ def half_level_geopotential(p_half, t, qv, fis, rd, rv_rd_minus_1):
     IFS values). Where :math:`p_{1/2}` exceeds :data:`P_TOP_ZERO` the top layer is integrated
     like the others.
     """
+    _check_p_half(p_half)
     _check_columns(p_half.shape[0], p_half.shape[1], t, qv, fis)
-    nlev = t.shape[0]
-    ncol = t.shape[1]
-    phi_half = np.empty((nlev + 1, ncol), dtype=np.float64)
-    nblock = (ncol + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
-    for ib in numba.prange(nblock):
-        c0 = ib * BLOCK_COLUMNS
-        c1 = min(c0 + BLOCK_COLUMNS, ncol)
-        no_full = np.empty((0, c1 - c0), dtype=np.float64)
-        _geopotential_block(p_half[:, c0:c1], t[:, c0:c1], qv[:, c0:c1], fis[c0:c1], rd,
-                            rv_rd_minus_1, phi_half[:, c0:c1], no_full)
+    phi_half = np.empty((t.shape[0] + 1, t.shape[1]), dtype=np.float64)
+    _half_level_geopotential(p_half, t, qv, fis, float(rd), float(rv_rd_minus_1), phi_half)
     return phi_half
 
 
-@numba.njit(parallel=True, cache=True)
 def full_level_geopotential(p_half, t, qv, fis, rd, rv_rd_minus_1):
     r"""Calculate the geopotential of the hybrid full levels as the IFS defines it.
 
@@ -370,21 +437,13 @@ def full_level_geopotential(p_half, t, qv, fis, rd, rv_rd_minus_1):
     earthkit-meteo (``alpha_top="ifs"``); otherwise the general formula is used for the top layer
     too. This is earthkit-meteo's ``geopotential_on_hybrid_levels``.
     """
+    _check_p_half(p_half)
     _check_columns(p_half.shape[0], p_half.shape[1], t, qv, fis)
-    nlev = t.shape[0]
-    ncol = t.shape[1]
-    phi_full = np.empty((nlev, ncol), dtype=np.float64)
-    nblock = (ncol + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
-    for ib in numba.prange(nblock):
-        c0 = ib * BLOCK_COLUMNS
-        c1 = min(c0 + BLOCK_COLUMNS, ncol)
-        phi_half = np.empty((nlev + 1, c1 - c0), dtype=np.float64)
-        _geopotential_block(p_half[:, c0:c1], t[:, c0:c1], qv[:, c0:c1], fis[c0:c1], rd,
-                            rv_rd_minus_1, phi_half, phi_full[:, c0:c1])
+    phi_full = np.empty(t.shape, dtype=np.float64)
+    _full_level_geopotential(p_half, t, qv, fis, float(rd), float(rv_rd_minus_1), phi_full)
     return phi_full
 
 
-@numba.njit(parallel=True, cache=True)
 def geometric_height(phi, radius, g):
     r"""Convert geopotential to geometric height above sea level.
 
@@ -416,19 +475,11 @@ def geometric_height(phi, radius, g):
     >>> geometric_height(np.array([[9806.65]]), 6371229.0, 9.80665)
     array([[1000.15698023]])
     """
-    flat = phi.ravel()
-    n = flat.shape[0]
-    out = np.empty(n, dtype=np.float64)
-    nblock = (n + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
-    for ib in numba.prange(nblock):
-        i0 = ib * BLOCK_COLUMNS
-        i1 = min(i0 + BLOCK_COLUMNS, n)
-        for i in range(i0, i1):
-            out[i] = _geometric_height_value(flat[i], radius, g)
-    return out.reshape(phi.shape)
+    out = np.empty(phi.shape, dtype=np.float64)
+    _geometric_height(phi.reshape(-1), float(radius), float(g), out.reshape(-1))
+    return out
 
 
-@numba.njit(parallel=True, cache=True)
 def hybrid_pressure_and_height(a, b, ps, t, qv, fis, rd, rv_rd_minus_1, radius, g):
     r"""Calculate full-level pressure and half-level geometric height of hybrid levels in one pass.
 
@@ -477,18 +528,6 @@ def hybrid_pressure_and_height(a, b, ps, t, qv, fis, rd, rv_rd_minus_1, radius, 
     _check_columns(nlev + 1, ncol, t, qv, fis)
     p_full = np.empty((nlev, ncol), dtype=np.float64)
     z_half = np.empty((nlev + 1, ncol), dtype=np.float64)
-    nblock = (ncol + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
-    for ib in numba.prange(nblock):
-        c0 = ib * BLOCK_COLUMNS
-        c1 = min(c0 + BLOCK_COLUMNS, ncol)
-        nb = c1 - c0
-        p_half = np.empty((nlev + 1, nb), dtype=np.float64)
-        _half_level_pressure_block(a, b, ps[c0:c1], p_half)
-        _full_level_pressure_block(p_half, p_full[:, c0:c1])
-        z_blk = z_half[:, c0:c1]
-        _geopotential_block(p_half, t[:, c0:c1], qv[:, c0:c1], fis[c0:c1], rd, rv_rd_minus_1, z_blk,
-                            np.empty((0, nb), dtype=np.float64))
-        for k in range(nlev + 1):
-            for c in range(nb):
-                z_blk[k, c] = _geometric_height_value(z_blk[k, c], radius, g)
+    _hybrid_pressure_and_height(a, b, ps, t, qv, fis, float(rd), float(rv_rd_minus_1), float(radius), float(g),
+                                p_full, z_half)
     return p_full, z_half

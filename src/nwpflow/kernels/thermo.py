@@ -68,26 +68,18 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from llvmlite import ir
 from numba import prange, types
 from numba.extending import intrinsic
 
 from nwpflow import constants
-from nwpflow.kernels._jit import BLOCK_COLUMNS, inline, kernel
+from nwpflow.kernels._jit import BLOCK_COLUMNS, function, inline, kernel
 from nwpflow.kernels.power import pow_f32, power_table
 
 # ----------------------------------------------------------------------------------------------------
 # Vectorisable exp and log
 # ----------------------------------------------------------------------------------------------------
-
-_called = numba.njit(cache=True, error_model="numpy", nogil=True)
-"""Decorator of :func:`vexp` and :func:`vlog`: :data:`~nwpflow.kernels._jit.inline` without numba's own
-inlining. LLVM still inlines them into the kernels' loops, which vectorise as before (same speed,
-measured), but numba no longer type-infers a copy of their bodies at each of the up to ten call sites
-of a loop: the first compilation of the THETA_E kernel takes 3.5 s instead of 25 s (RELHUM 3 s instead
-of 13 s)."""
 
 
 @intrinsic
@@ -121,7 +113,7 @@ _TINY = 2.2250738585072014e-308  # smallest normal float64
 _TWO54 = 18014398509481984.0
 
 
-@_called
+@function
 def vexp(x):
     r"""``exp(x)`` for float64 ``x``, within 2 ulp of libm, in operations LLVM vectorises.
 
@@ -147,7 +139,7 @@ def vexp(x):
     return y if x == xc else (math.inf if x > xc else (0.0 if x < xc else x))
 
 
-@_called
+@function
 def vlog(x):
     r"""``log(x)`` for float64 ``x``, within 2 ulp of libm, in operations LLVM vectorises.
 
