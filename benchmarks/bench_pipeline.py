@@ -80,11 +80,13 @@ def median_wall(cmd, repeat, env=None, cwd=None) -> tuple[float, list[float]]:
     return statistics.median(times), times
 
 
-def job_script(call: str) -> list[str]:
-    """A job as Snakemake's script runs it (scripts/product.py): a fresh interpreter that imports the job
-    function, calls it and ends the process (``end_job_process``)."""
-    return [PYTHON, "-c", "from nwpflow.workflow import end_job_process, run_product_job, run_bundle_job\n"
-            + call + "\nend_job_process()"]
+def job_script(call: str, module: str = "compute") -> list[str]:
+    """A job as Snakemake's script runs it (scripts/product.py, scripts/bundle.py): a fresh interpreter that
+    imports the job function from its module of ``nwpflow.jobs``, calls it and ends the process
+    (``end_job_process``)."""
+    function = {"compute": "run_product_job", "bundle": "run_bundle_job"}[module]
+    return [PYTHON, "-c", f"from nwpflow.jobs.{module} import {function}\n"
+            "from nwpflow.jobs.frame import end_job_process\n" + call + "\nend_job_process()"]
 
 
 def registered(names) -> list[str]:
@@ -115,7 +117,7 @@ def bench_overhead(work: Path, repeat: int) -> dict:
     catalogue = sorted(registry)
     one = job_script(f"run_product_job({product!r}, {inputs!r}, {str(work / 'o' / 'BRN.nc')!r}, threads=2)")
     bundle = job_script(f"run_bundle_job({catalogue!r}, {inputs!r}, "
-                        f"{{p: {str(work / 'ob')!r} + '/' + p + '.nc' for p in {catalogue!r}}}, threads=2)")
+                        f"{{p: {str(work / 'ob')!r} + '/' + p + '.nc' for p in {catalogue!r}}}, threads=2)", "bundle")
     # cold: a fresh cache each time (compiles); then warm the cache once for the rest
     cold_one = [wall(one, {**os.environ, "NUMBA_CACHE_DIR": str(work / f"cache-cold-{i}")}) for i in range(2)]
     cold_bundle = wall(bundle, {**os.environ, "NUMBA_CACHE_DIR": str(work / "cache-cold-bundle")})
@@ -123,9 +125,9 @@ def bench_overhead(work: Path, repeat: int) -> dict:
     result = {"load_before": load()}
     result["python_bare_s"], _ = median_wall([PYTHON, "-c", "pass"], repeat)
     result["imports_s"], _ = median_wall(
-        [PYTHON, "-c", "from nwpflow.workflow import run_product_job\nimport nwpflow.pipeline"], repeat, env)
+        [PYTHON, "-c", "from nwpflow.jobs.compute import run_product_job"], repeat, env)
     result["imports_bundle_s"], _ = median_wall(
-        [PYTHON, "-c", "from nwpflow.workflow import run_bundle_job\nimport nwpflow.bundle, dask"], repeat, env)
+        [PYTHON, "-c", "from nwpflow.jobs.bundle import run_bundle_job"], repeat, env)
     result["job_warm_s"], result["job_warm_all_s"] = median_wall(one, repeat, env)
     result["bundle_warm_s"], result["bundle_warm_all_s"] = median_wall(bundle, repeat, env)
     result["job_cold_s"] = statistics.median(cold_one)
@@ -138,10 +140,10 @@ def bench_overhead(work: Path, repeat: int) -> dict:
 BREAKDOWN = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from nwpflow.workflow import _skip_xarray_dask_probe, end_job_process, run_product_job
-import nwpflow.pipeline
+from nwpflow.jobs.compute import run_product_job
+from nwpflow.jobs.frame import end_job_process, skip_xarray_dask_probe
 t1 = time.perf_counter()
-_skip_xarray_dask_probe()  # as every job does
+skip_xarray_dask_probe()  # as every job does
 from nwpflow.io import open_run, write_netcdf
 from nwpflow.products import compute, fields_needed
 dataset = open_run(sys.argv[1:3], fields_needed([sys.argv[3]]), threads=2)
@@ -203,7 +205,7 @@ def bench_bundle(work: Path, repeat: int, threads: int) -> dict:
         raise SystemExit(f"only {len(products)} memory-bound products are registered: {products}")
     env = {**os.environ, "NUMBA_CACHE_DIR": str(work / "cache-warm")}
     outputs = {p: str(work / "bundle" / f"{p}.nc") for p in products}
-    bundle = job_script(f"run_bundle_job({products!r}, {inputs!r}, {outputs!r}, threads={threads})")
+    bundle = job_script(f"run_bundle_job({products!r}, {inputs!r}, {outputs!r}, threads={threads})", "bundle")
     wall(bundle, env)  # loads (or compiles) every kernel into the cache
 
     def separate() -> float:

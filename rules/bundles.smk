@@ -1,7 +1,7 @@
 # Bundles (config `bundles: {name: [PRODUCT, ...] or all}`): one rule per bundle, one job per member and
 # lead time, writing the same files the products' own rules would (a bundled product gets no rule of
 # its own, so that no file has two rules). The job builds one dask.delayed graph: every input field
-# decoded once, every product an independent task (nwpflow.bundle); its numba threads x dask workers
+# decoded once, every product an independent task (nwpflow.jobs.bundle); its numba threads x dask workers
 # never exceed `threads`. Config `formats`: every product's file in each format (output PRODUCT is its
 # first format's file, PRODUCT_grib2 etc. the others).
 

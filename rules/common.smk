@@ -1,6 +1,6 @@
 # Where the config meets the code: validation, wildcard constraints, input functions.
 #
-# The logic lives in the package (src/nwpflow/workflow.py, unit-tested in
+# The logic lives in the package (src/nwpflow/workflow/, unit-tested in
 # tests/test_workflow_helpers.py); the get_* functions here only pass `config` and wildcards on.
 
 import os

@@ -1,6 +1,6 @@
 # One rule per product, all of the same shape, defined in a loop over the products the config writes
 # (config `products` and the products they require) that are in no bundle: a new product only needs
-# its entry in the registry (nwpflow.products) and in config/schema.yaml.
+# its entry in the registry (nwpflow.products; docs/architecture.md has the checklist).
 # Paths (nwpflow.workflow): results/{run}/{member}/{lead}h/PRODUCT.nc, with its log under logs/
 # and its benchmark table under logs/benchmarks/ (benchmarks/ holds the project's own benchmarks).
 # A product that consumes another one (registry `requires`: HPBL uses BRN) has that product's file

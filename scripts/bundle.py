@@ -3,7 +3,8 @@ dask.delayed graph (see rules/bundles.smk)."""
 
 import sys
 
-from nwpflow.workflow import end_job_process, run_bundle_job
+from nwpflow.jobs.bundle import run_bundle_job
+from nwpflow.jobs.frame import end_job_process
 
 # Not in a `with` block: the traceback of a failure must still find the log open.
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (injected by Snakemake)

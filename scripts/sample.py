@@ -2,7 +2,8 @@
 
 import sys
 
-from nwpflow.workflow import end_job_process, run_sample_job
+from nwpflow.jobs.frame import end_job_process
+from nwpflow.jobs.sample import run_sample_job
 
 # Not in a `with` block: the traceback of a failure must still find the log open.
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (injected by Snakemake)

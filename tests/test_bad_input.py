@@ -112,7 +112,7 @@ def test_output_write_failure_leaves_no_file(run_files, tmp_path, monkeypatch):
 
     monkeypatch.setattr(xr.Dataset, "to_netcdf", fail)
     with pytest.raises(OSError, match="disk full"):
-        nwpflow.pipeline.compute_products(["BRN"], run_files, output_dir=tmp_path)
+        nwpflow.jobs.compute.compute_products(["BRN"], run_files, output_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 

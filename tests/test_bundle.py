@@ -1,4 +1,4 @@
-"""Bundles (nwpflow.bundle): one job, one dask.delayed graph, the same bits as one job per product,
+"""Bundles (nwpflow.jobs.bundle): one job, one dask.delayed graph, the same bits as one job per product,
 and never more numba threads x dask workers than the job's threads."""
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from nwpflow.bundle import THREADSAFE_LAYERS, compute_bundle, plan_threads, threading_layer
-from nwpflow.pipeline import compute_products
+from nwpflow.io.sample.writer import SAMPLE_FIELDS
+from nwpflow.jobs.bundle import THREADSAFE_LAYERS, compute_bundle, plan_threads, threading_layer
+from nwpflow.jobs.compute import compute_products
 
-SAMPLE_FIELDS = {"P", "T", "QV", "U", "V", "W", "HHL", "HSURF", "PS", "T_2M", "TD_2M", "U_10M", "V_10M",
-                 "VMAX_10M", "TOT_PREC", "CLAT", "CLON"}
 
 
 def bundle_products(limit: int | None = None) -> list[str]:
@@ -30,7 +29,7 @@ def bundle_products(limit: int | None = None) -> list[str]:
     usable = []
     for name in names:
         try:
-            if set(fields_needed([name])) <= SAMPLE_FIELDS:
+            if set(fields_needed([name])) <= set(SAMPLE_FIELDS):
                 usable.append(name)
         except Exception:  # a product being written may not be complete yet
             continue
@@ -133,7 +132,7 @@ def test_bundle_under_workqueue_runs_one_product_at_a_time(icon_sample, tmp_path
     script = (
         "import logging, sys\n"
         "logging.basicConfig(level=logging.INFO)\n"
-        "from nwpflow.bundle import compute_bundle\n"
+        "from nwpflow.jobs.bundle import compute_bundle\n"
         f"products = {products!r}\n"
         f"compute_bundle(products, {inputs!r}, {{n: {str(tmp_path / 'wq')!r} + '/' + n + '.nc' for n in products}},"
         " threads=2)\n"

@@ -6,7 +6,8 @@ import inspect
 import re
 
 from nwpflow.products import registry
-from nwpflow.products.docs import anchor, citations, default_path, main, render, rst_to_markdown
+from nwpflow.cli import main
+from nwpflow.products.docs import anchor, citations, default_path, render, rst_to_markdown
 from nwpflow.products.registry import Option, Product
 
 from conftest import ROOT
@@ -20,7 +21,7 @@ def test_products_md_is_current():
     assert default_path() == PRODUCTS_MD
     current = PRODUCTS_MD.read_text(encoding="utf-8") if PRODUCTS_MD.exists() else ""
     assert current == render(), (
-        "docs/products.md differs from the product registry: run `python -m nwpflow.products.docs` "
+        "docs/products.md differs from the product registry: run `nwpflow docs` "
         "and commit the result")
 
 
@@ -107,8 +108,12 @@ def test_rst_to_markdown_leaves_no_code_blocks_from_indentation():
     assert all(len(line) - len(line.lstrip()) <= 2 for line in text.splitlines())
 
 
-def test_main_writes_render(tmp_path, capsys):
+def test_cli_writes_and_checks_the_render(tmp_path, capsys):
+    """`nwpflow docs -o FILE` writes render(); `--check` passes on it and fails, exit 1, once it differs."""
     path = tmp_path / "docs" / "products.md"
-    assert main([str(path)]) == 0
+    assert main(["docs", "-o", str(path)]) == 0
     assert path.read_text(encoding="utf-8") == render()
-    assert main(["--help"]) == 2 and main([str(path), "extra"]) == 2
+    assert main(["docs", "-o", str(path), "--check"]) == 0
+    path.write_text(render() + "edited\n", encoding="utf-8")
+    assert main(["docs", "-o", str(path), "--check"]) == 1
+    assert "nwpflow docs" in capsys.readouterr().err

@@ -10,10 +10,10 @@ import xarray as xr
 
 from nwpflow import open_run
 from nwpflow.io.eccodes_env import eccodes
+from nwpflow.io.grib2_codes import local_name
 from nwpflow.io.grib_writer import Grib2OutputError, GribTemplate, write_grib2
-from nwpflow.pipeline import compute_products
+from nwpflow.jobs.compute import compute_products
 from nwpflow.products import registry
-from nwpflow.products.grib2 import PARAMETERS
 
 # the test_workflow helpers (and its session-wide numba cache fixture) for the real Snakemake run
 from test_workflow import SMALL, numba_cache, output_of, snakemake  # noqa: F401
@@ -72,9 +72,16 @@ def written(icon_sample, tmp_path_factory):
     return {name: (path, path.with_suffix(".grib2")) for name, path in paths.items()}
 
 
+PARAMETERS = {name: product.grib2 for name, product in registry.items()}
+
+
 def test_every_product_has_a_grib2_parameter():
-    """Every registered product can be written: PARAMETERS has its encoding (and nothing else)."""
-    assert sorted(PARAMETERS) == sorted(registry)
+    """Every registered product can be written: its registry entry declares its GRIB2 encoding, and the
+    local parameter numbers are distinct (a number read back names one product)."""
+    assert all(PARAMETERS.values()), [name for name, p in PARAMETERS.items() if p is None]
+    local = [p.number for p in PARAMETERS.values() if p.local]
+    assert len(local) == len(set(local))
+    assert all(local_name(0, 240, p.number) == name for name, p in PARAMETERS.items() if p.local)
 
 
 def test_ieee_round_trip_with_the_own_reader(written):
@@ -254,7 +261,7 @@ def fanin_messages(path) -> list[dict]:
 def fanin(icon_sample, template, tmp_path_factory):
     """Time products of both members (TOT_PREC 1 h accumulation, T_2M 1 h maximum), the ensemble
     statistics of one of them and of the product HPBL at lead time 1 h, NetCDF and GRIB2 (IEEE)."""
-    from nwpflow.products.fanin import compute_ensemble_products, compute_time_products
+    from nwpflow.jobs.fanin import compute_ensemble_products, compute_time_products
 
     out = tmp_path_factory.mktemp("fanin_grib")
     both = ["netcdf", "grib2"]
@@ -406,8 +413,8 @@ def test_snakemake_writes_fanin_grib2(tmp_path, numba_cache):  # noqa: F811
 def test_bad_packing_fails_before_reading_in_both_job_paths(tmp_path):
     """compute_products and compute_bundle check the GRIB2 packing with the rest of the request
     (pipeline.plan_outputs), before any input is read: the inputs here do not even exist."""
-    from nwpflow.bundle import compute_bundle
-    from nwpflow.pipeline import compute_products
+    from nwpflow.jobs.bundle import compute_bundle
+    from nwpflow.jobs.compute import compute_products
 
     missing = [str(tmp_path / "no-such-file")]
     outputs = {"THETA": tmp_path / "THETA.nc"}

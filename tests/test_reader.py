@@ -12,6 +12,7 @@ import xarray as xr
 import nwpflow
 from nwpflow import constants
 from nwpflow.io.eccodes_env import eccodes
+from nwpflow.io.formats import message_spans
 from conftest import shared
 
 
@@ -249,7 +250,7 @@ def check_remembered_concepts(path):
     messages = grib.scan(path, threads=2)
     try:
         data = path.read_bytes()
-        pieces = grib._split(str(path), data)
+        pieces = message_spans(str(path), data)
         signatures = set()
         for message, (start, length) in zip(messages, pieces or [], strict=True):
             signature = grib.concept_signature(data[start:start + length])

@@ -54,6 +54,8 @@ def read_messages(path):
                     "shortName", "typeOfLevel", "level", "centre", "dataDate", "dataTime",
                     "productDefinitionTemplateNumber", "gridType", "numberOfDataPoints", "packingType",
                     "bitsPerValue", "packingError")}
+                for key in ("discipline", "parameterCategory", "parameterNumber", "typeOfFirstFixedSurface"):
+                    m[key] = eccodes.codes_get_long(h, key)
                 for key in ("perturbationNumber", "numberOfForecastsInEnsemble", "typeOfEnsembleForecast",
                             "typeOfStatisticalProcessing", "topLevel", "bottomLevel", "uuidOfHGrid",
                             "numberOfGridInReference", "uvRelativeToGrid", "nlev", "uuidOfVGrid"):
@@ -240,6 +242,28 @@ def test_constants_file(icon_run, grib):
     # 16-bit packing of 6 deg of latitude: 1e-4 deg; the cells fill the domain box.
     assert 43.5 - 1e-4 <= clat.min() < 43.6 and 49.4 < clat.max() <= 49.5 + 1e-4
     assert 0.0 - 1e-4 <= clon.min() < 0.2 and 16.8 < clon.max() <= 17.0 + 1e-4
+
+
+def test_messages_carry_the_field_tables_grib2_identity(icon_run, grib):
+    """Every field of the sample is encoded as the data model's field table says (FIELDS[name].grib2:
+    discipline, category, number; the fixed surface of a surface field), and ecCodes with the COSMO
+    definitions names each message back by the table's shortName. The table is what the GRIB2 writer
+    writes time products with, so this checks it against ecCodes' own tables."""
+    from nwpflow.io.datamodel import FIELDS, SURFACE as ON_A_SURFACE
+    from nwpflow.io.sample.writer import SAMPLE_FIELDS
+
+    out, _ = icon_run
+    seen = set()
+    for m in grib(out / "lfff00000000c") + grib(out / "001" / "lfff00030000"):
+        parameter = FIELDS[m["shortName"]].grib2
+        assert (m["discipline"], m["parameterCategory"], m["parameterNumber"]) == (
+            parameter.discipline, parameter.category, parameter.number), m["shortName"]
+        assert parameter.short_name == m["shortName"]
+        if FIELDS[m["shortName"]].vertical == ON_A_SURFACE:
+            assert m["typeOfFirstFixedSurface"] == parameter.surface.type_of_first, m["shortName"]
+            assert m["typeOfLevel"] == parameter.type_of_level
+        seen.add(m["shortName"])
+    assert seen == set(SAMPLE_FIELDS)
 
 
 def test_member_file_messages(icon_run, grib):

@@ -19,7 +19,7 @@ import xarray as xr
 import nwpflow
 from nwpflow.cli import main
 from nwpflow.errors import InputError, OptionError
-from nwpflow.io.sample import _wind_to_grid
+from nwpflow.io.sample.geography import _wind_to_grid
 from nwpflow.kernels.wind import grid_rotation, wind_direction, wind_speed
 from nwpflow.products import fields_needed
 
@@ -123,7 +123,7 @@ def test_ff_dd_match_metpy_on_ifs_file(ifs_file):
 
 def test_grid_rotation_inverts_cosmo_uv2uvrot():
     """The sample writer turns geographic winds to a rotated grid with COSMO's ``uv2uvrot``
-    (``nwpflow.io.sample._wind_to_grid``, written independently of the kernel); ``grid_rotation`` is
+    (``nwpflow.io.sample.geography._wind_to_grid``, written independently of the kernel); ``grid_rotation`` is
     ``uvrot2uv`` and must undo it. Both are float64 rotations by the same angle: 1e-13 m s-1 is a few
     float64 ulp of the 100 m s-1 winds. The directions of the two then agree to their float32 rounding:
     half a float32 ulp at 360° for each side's result, and 2^-24 rad for each side's float32 inputs."""

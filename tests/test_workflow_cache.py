@@ -89,7 +89,7 @@ def test_jobs_started_together_on_a_cold_cache(icon_sample, tmp_path):
     product = next((p for p in ("FF_10M", "FF", "BRN") if p in registry), None)
     script = (
         "import sys\n"
-        "from nwpflow.workflow import run_product_job\n"
+        "from nwpflow.jobs.compute import run_product_job\n"
         "run_product_job(sys.argv[1], sys.argv[2:4], sys.argv[4], threads=1)\n"
     )
     cache = tmp_path / "cache"
@@ -130,7 +130,7 @@ def test_cache_patch_is_installed():
 def test_warm_job_survives_a_failing_product(tmp_path, capsys):
     """A product whose warm-up fails is logged and skipped: the stamp is written all the same (the
     product's own job then reports the error where it belongs)."""
-    from nwpflow import workflow as nwf
+    from nwpflow.jobs.warm import run_warm_job
     from nwpflow.products.registry import Product, registry
 
     def broken(dataset, *, cache):
@@ -138,7 +138,7 @@ def test_warm_job_survives_a_failing_product(tmp_path, capsys):
 
     registry.register(Product(name="BROKEN_TEST", description="fails", units="1", inputs=("T",), function=broken))
     try:
-        stamp = nwf.run_warm_job(tmp_path / "stamp.done", products=["BROKEN_TEST", "BRN"], ensemble=True,
+        stamp = run_warm_job(tmp_path / "stamp.done", products=["BROKEN_TEST", "BRN"], ensemble=True,
                                  time_products={"TOT_PREC_sum_1h": ("TOT_PREC", "accumulation", 1)}, threads=1)
     finally:
         registry._products.pop("BROKEN_TEST")

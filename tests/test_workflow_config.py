@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from nwpflow import workflow as nwf
+from nwpflow.io.formats import grib_complete
 
 from conftest import SCHEMA
 
@@ -143,11 +144,17 @@ def test_time_products_only_windows_the_lead_times_cover(config):
     assert {"TOT_PREC_sum_24h", "T_2M_max_24h", "T_2M_min_24h"} <= set(nwf.time_products(config))
 
 
-def test_time_product_names_match_the_fanin_variables():
-    """The file name of a time product is the variable name nwpflow.products.fanin gives it."""
-    fanin = pytest.importorskip("nwpflow.products.fanin")
-    for field, kind, window in [("TOT_PREC", "accumulation", 3), ("T_2M", "max", 24), ("VMAX_10M", "mean", 1)]:
-        assert nwf.time_product_name(field, kind, window) == fanin.time_variable_name(field, kind, window)
+def test_time_product_names_match_the_fanin_variables(config):
+    """The file name of a time product (from config windows in hours) is the variable name the time
+    statistics give it (nwpflow.products.fanin, from any window spelling)."""
+    from nwpflow.products import fanin
+
+    config["time_statistics"] = {"activate": True, "fields": [
+        {"field": "TOT_PREC", "kind": "accumulation", "windows": [3]}, {"field": "T_2M", "kind": "max", "windows": [24]},
+        {"field": "VMAX_10M", "kind": "mean", "windows": [1]}]}
+    config["lead_times"] = list(range(25))
+    for name, (field, kind, window) in nwf.time_products(config).items():
+        assert name == fanin.time_variable_name(field, kind, f"{window}h") == fanin.time_variable_name(field, kind, window)
 
 
 def test_time_inputs_are_model_files_or_product_files(config):
@@ -218,19 +225,19 @@ def test_grib_complete_detects_truncation(tiny_run, tmp_path):
     from nwpflow.io import grib
 
     path = tiny_run / "000" / "lfff00010000"
-    assert nwf.grib_complete(path)
+    assert grib_complete(path)
     data = path.read_bytes()
     cut = tmp_path / "cut"
     for size in (len(data) - 1, len(data) // 2, 10, 0):
         cut.write_bytes(data[:size])
-        assert not nwf.grib_complete(cut), size
+        assert not grib_complete(cut), size
     # the reader agrees on the half file
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError):
         grib.release(grib.scan(cut))
     cut.write_bytes(b"no GRIB here at all")
-    assert not nwf.grib_complete(cut)
-    assert not nwf.grib_complete(tmp_path / "missing")
+    assert not grib_complete(cut)
+    assert not grib_complete(tmp_path / "missing")
 
 
 def test_available_inputs_missing_truncated_marker_age(tiny_run, tmp_path, config):
@@ -282,7 +289,7 @@ def test_warm_stamp_lies_in_the_cache_and_follows_the_code(config, tmp_path, mon
     fake = tmp_path / "nwpflow"
     fake.mkdir()
     (fake / "kernel.py").write_text("x = 1\n")
-    monkeypatch.setattr(nwf, "__file__", str(fake / "workflow.py"))
+    monkeypatch.setattr(nwf.cache, "__file__", str(fake / "workflow" / "cache.py"))
     before = nwf.package_fingerprint()
     os.utime(fake / "kernel.py", ns=(1, 1))
     assert nwf.package_fingerprint() != before

@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import ast
 import copy
-import doctest
 import os
 import re
 
 import jsonschema
 import pytest
-import yaml
 
 from nwpflow import workflow as nwf
 
-from conftest import CONFIG, ROOT, SCHEMA
-
-
-def test_doctests():
-    """The examples in the docstrings hold."""
-    result = doctest.testmod(nwf, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 10
-    assert result.failed == 0
-
-
-def test_module_level_imports_are_light():
-    """workflow.py is imported while Snakemake parses the workflow: no numba/xarray/ecCodes at module level."""
-    tree = ast.parse((ROOT / "src" / "nwpflow" / "workflow.py").read_text())
-    imported = set()
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            imported.add(node.module)
-    heavy = {"numba", "numpy", "xarray", "eccodes", "cfgrib", "netCDF4", "dask", "nwpflow.products",
-             "nwpflow.pipeline", "nwpflow.io", "nwpflow.io.sample", "nwpflow.kernels"}
-    assert not imported & heavy
+from conftest import CONFIG, SCHEMA
 
 
 # --- names and codes --------------------------------------------------------------------------------
@@ -351,7 +327,7 @@ def test_sample_job_keeps_snakemake_stderr_intact(tmp_path):
 
     script = (
         "import sys\n"
-        "from nwpflow.workflow import run_sample_job\n"
+        "from nwpflow.jobs.sample import run_sample_job\n"
         "with open(sys.argv[1], 'w') as log:\n"
         "    sys.stderr = log\n"
         "    run_sample_job(sys.argv[2], preset='small', members=[0], lead_times=[0],\n"
@@ -389,7 +365,7 @@ def test_job_processes_skip_xarray_dask_probe():
     relies on xarray's duck-array cache, so a change of xarray's internals shows up here."""
     out = run_python(
         "import sys\n"
-        "from nwpflow.workflow import _skip_xarray_dask_probe\n"
+        "from nwpflow.jobs.frame import skip_xarray_dask_probe as _skip_xarray_dask_probe\n"
         "_skip_xarray_dask_probe()\n"
         "import numpy as np, xarray as xr\n"
         "a = xr.DataArray(np.zeros((2, 3)), dims=('x', 'y')) + 1\n"
@@ -403,7 +379,7 @@ def test_dask_arrays_still_recognised_where_dask_array_was_imported():
     arrays lazily (a chunked DataArray stays a dask array)."""
     out = run_python(
         "import dask.array as da, xarray as xr\n"
-        "from nwpflow.workflow import _skip_xarray_dask_probe\n"
+        "from nwpflow.jobs.frame import skip_xarray_dask_probe as _skip_xarray_dask_probe\n"
         "_skip_xarray_dask_probe()\n"
         "a = xr.DataArray(da.zeros((4, 4), chunks=2), dims=('x', 'y'))\n"
         "print(type(a.data).__module__.split('.')[0], a.chunks is not None)\n"
@@ -418,7 +394,7 @@ def test_end_job_process_flushes_the_log_and_exits_0(tmp_path):
     out = run_python(
         "import logging, sys\n"
         f"sys.stderr = open({str(log)!r}, 'w')\n"
-        "from nwpflow.workflow import _setup_logging, end_job_process\n"
+        "from nwpflow.jobs.frame import setup_logging as _setup_logging, end_job_process\n"
         "_setup_logging()\n"
         "logging.getLogger('nwpflow').info('last words')\n"
         "print('printed', end='')\n"

@@ -1,10 +1,11 @@
-"""Command line: ``nwpflow products | compute | sample``."""
+"""Command line: ``nwpflow products | compute | sample | docs``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -33,9 +34,8 @@ def _parse_options(items: list[str]) -> dict[str, dict]:
 
 
 def _compute(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
-    from nwpflow.pipeline import FORMAT_SUFFIXES, compute_products
+    from nwpflow.jobs.compute import compute_products
+    from nwpflow.naming import FORMAT_SUFFIXES
 
     grib2 = {"packing": args.grib2_packing, "bits_per_value": args.bits_per_value}
     formats = args.format.split(",") if args.format else None
@@ -60,6 +60,20 @@ def _sample(args: argparse.Namespace) -> None:
     written = write_sample(args.output, args.preset, members=args.members, lead_times=args.lead_times,
                            packing=args.packing, bits_per_value=args.bits_per_value, seed=args.seed)
     print(f"wrote {len(written)} GRIB files to {args.output}")
+
+
+def _docs(args: argparse.Namespace) -> None:
+    from nwpflow.products import docs
+
+    path = args.output or docs.default_path()
+    if args.check:
+        if not path.is_file() or path.read_text(encoding="utf-8") != docs.render():
+            raise NwpflowError(f"{path} is not what the registry renders: run `nwpflow docs` to regenerate it")
+        print(f"{path} is up to date")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(docs.render(), encoding="utf-8")
+    print(f"wrote {path}")
 
 
 def _integers(text: str) -> list[int]:
@@ -101,6 +115,12 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--bits-per-value", type=int, default=16)
     sample.add_argument("--seed", type=int, default=0)
     sample.set_defaults(run=_sample)
+
+    docs = commands.add_parser("docs", help="write the products' documentation (docs/products.md) from the registry")
+    docs.add_argument("--output", "-o", type=Path, default=None, metavar="FILE",
+                      help="default: docs/products.md of the source checkout")
+    docs.add_argument("--check", action="store_true", help="only check that the file is up to date")
+    docs.set_defaults(run=_docs)
     return main
 
 

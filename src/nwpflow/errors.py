@@ -40,3 +40,11 @@ class UnknownProductError(NwpflowError, KeyError):
 
 class OptionError(NwpflowError, ValueError):
     """A product option that the product does not accept, or a value outside its allowed set."""
+
+
+class ConfigError(NwpflowError, ValueError):
+    """A workflow config value that cannot be used; the message names the key and the allowed values."""
+
+    def __init__(self, key: str, what: str):
+        self.key = key
+        super().__init__(f"config key {key!r}: {what}")

@@ -14,11 +14,17 @@ A model run is an :class:`xarray.Dataset` with
 
 Fields on a C-grid staggered position (COSMO ``U``, ``V``) keep their values and carry the attribute
 ``staggering`` (``"x"`` or ``"y"``); products destagger them.
+
+:data:`FIELDS` is the one table of what nwpflow knows of each field: units and names, vertical position,
+whether it lies in the constants file or becomes a coordinate, its staggering on COSMO's C grid and its
+GRIB2 identity. The reader, the sample writer, the GRIB2 writer and the tests read it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from nwpflow.io.grib2_codes import HEIGHT_2M, HEIGHT_10M, SURFACE as GROUND, Grib2Parameter
 
 FULL = "level"
 HALF = "half_level"
@@ -26,6 +32,17 @@ SURFACE = "surface"
 
 CELL_DIMS = ("cell",)
 GRID_DIMS = ("y", "x")
+HORIZONTAL_DIMS = (CELL_DIMS, GRID_DIMS)
+"""The horizontal dims of the two kinds of grid: ICON's cells, and regular or rotated lat-lon grids."""
+
+LEAD_DIMS = ("member", "time", "step")
+"""Leading dims of a run, in this order: ensemble member, reference time (several analyses or runs in
+one file, as in ERA5), lead time. A dim with a single value becomes a scalar coordinate."""
+
+ACCUMULATED = "accumulated"
+"""``FieldInfo.statistic`` of a field accumulated since the model start (``TOT_PREC``)."""
+MAXIMUM = "maximum"
+"""``FieldInfo.statistic`` of a maximum over the previous output interval (``VMAX_10M``)."""
 
 
 @dataclass(frozen=True)
@@ -34,36 +51,73 @@ class FieldInfo:
 
     units: str
     long_name: str
-    vertical: str  # FULL, HALF or SURFACE
+    vertical: str
+    """:data:`FULL`, :data:`HALF` (one level more: half levels) or :data:`SURFACE`."""
     standard_name: str | None = None
+    time_invariant: bool = False
+    """A field of the model's constants file: it takes no part in the run's members and lead times."""
+    coordinate: bool = False
+    """It becomes a horizontal coordinate of ICON cells instead of a data variable (``CLAT``, ``CLON``)."""
+    staggering: str | None = None
+    """The axis (``"x"``, ``"y"``) along which the field lies half a grid length off the mass points on
+    COSMO's C grid (rotated lat-lon grids); ``None``: on the mass points."""
+    grib2: Grib2Parameter | None = None
+    """Its GRIB2 parameter, as MeteoSwiss's ICON and COSMO output encodes it (COSMO definitions)."""
+    statistic: str | None = None
+    """:data:`ACCUMULATED`, :data:`MAXIMUM`, or ``None`` for an instantaneous field."""
+
+
+def _parameter(category: int, number: int, short_name: str, surface=GROUND) -> Grib2Parameter:
+    return Grib2Parameter(category, number, short_name, surface)
 
 
 FIELDS: dict[str, FieldInfo] = {
-    "P": FieldInfo("Pa", "pressure", FULL, "air_pressure"),
-    "T": FieldInfo("K", "temperature", FULL, "air_temperature"),
-    "QV": FieldInfo("kg kg-1", "specific humidity", FULL, "specific_humidity"),
+    "P": FieldInfo("Pa", "pressure", FULL, "air_pressure", grib2=_parameter(3, 0, "P")),
+    "T": FieldInfo("K", "temperature", FULL, "air_temperature", grib2=_parameter(0, 0, "T")),
+    "QV": FieldInfo("kg kg-1", "specific humidity", FULL, "specific_humidity", grib2=_parameter(1, 0, "QV")),
     "QC": FieldInfo("kg kg-1", "specific cloud liquid water content", FULL,
                     "mass_fraction_of_cloud_liquid_water_in_air"),
-    "U": FieldInfo("m s-1", "grid eastward wind", FULL, "eastward_wind"),
-    "V": FieldInfo("m s-1", "grid northward wind", FULL, "northward_wind"),
+    "U": FieldInfo("m s-1", "grid eastward wind", FULL, "eastward_wind", staggering="x",
+                   grib2=_parameter(2, 2, "U")),
+    "V": FieldInfo("m s-1", "grid northward wind", FULL, "northward_wind", staggering="y",
+                   grib2=_parameter(2, 3, "V")),
     "VN": FieldInfo("m s-1", "velocity normal to the ICON cell edge", FULL),
-    "W": FieldInfo("m s-1", "vertical velocity", HALF, "upward_air_velocity"),
-    "HHL": FieldInfo("m", "height of half levels above sea level", HALF, "altitude"),
-    "HSURF": FieldInfo("m", "surface height above sea level", SURFACE, "surface_altitude"),
-    "PS": FieldInfo("Pa", "surface pressure", SURFACE, "surface_air_pressure"),
-    "T_2M": FieldInfo("K", "2 m temperature", SURFACE, "air_temperature"),
-    "TD_2M": FieldInfo("K", "2 m dew point temperature", SURFACE, "dew_point_temperature"),
-    "U_10M": FieldInfo("m s-1", "10 m eastward wind", SURFACE, "eastward_wind"),
-    "V_10M": FieldInfo("m s-1", "10 m northward wind", SURFACE, "northward_wind"),
-    "VMAX_10M": FieldInfo("m s-1", "maximum 10 m wind gust since the previous output", SURFACE, "wind_speed_of_gust"),
+    "W": FieldInfo("m s-1", "vertical velocity", HALF, "upward_air_velocity", grib2=_parameter(2, 9, "W")),
+    "HHL": FieldInfo("m", "height of half levels above sea level", HALF, "altitude", time_invariant=True,
+                     grib2=_parameter(3, 6, "HHL")),
+    "HSURF": FieldInfo("m", "surface height above sea level", SURFACE, "surface_altitude", time_invariant=True,
+                       grib2=_parameter(3, 6, "HSURF")),
+    "PS": FieldInfo("Pa", "surface pressure", SURFACE, "surface_air_pressure", grib2=_parameter(3, 0, "PS")),
+    "T_2M": FieldInfo("K", "2 m temperature", SURFACE, "air_temperature", grib2=_parameter(0, 0, "T_2M", HEIGHT_2M)),
+    "TD_2M": FieldInfo("K", "2 m dew point temperature", SURFACE, "dew_point_temperature",
+                       grib2=_parameter(0, 6, "TD_2M", HEIGHT_2M)),
+    "U_10M": FieldInfo("m s-1", "10 m eastward wind", SURFACE, "eastward_wind",
+                       grib2=_parameter(2, 2, "U_10M", HEIGHT_10M)),
+    "V_10M": FieldInfo("m s-1", "10 m northward wind", SURFACE, "northward_wind",
+                       grib2=_parameter(2, 3, "V_10M", HEIGHT_10M)),
+    "VMAX_10M": FieldInfo("m s-1", "maximum 10 m wind gust since the previous output", SURFACE, "wind_speed_of_gust",
+                          grib2=_parameter(2, 22, "VMAX_10M", HEIGHT_10M), statistic=MAXIMUM),
     "TOT_PREC": FieldInfo("kg m-2", "total precipitation accumulated since the model start", SURFACE,
-                          "precipitation_amount"),
-    "FIS": FieldInfo("m2 s-2", "surface geopotential", SURFACE, "surface_geopotential"),
-    "CLAT": FieldInfo("degrees_north", "cell centre latitude", SURFACE, "latitude"),
-    "CLON": FieldInfo("degrees_east", "cell centre longitude", SURFACE, "longitude"),
+                          "precipitation_amount", grib2=_parameter(1, 52, "TOT_PREC"), statistic=ACCUMULATED),
+    "FIS": FieldInfo("m2 s-2", "surface geopotential", SURFACE, "surface_geopotential", time_invariant=True),
+    "CLAT": FieldInfo("degrees_north", "cell centre latitude", SURFACE, "latitude", time_invariant=True,
+                      coordinate=True, grib2=_parameter(191, 1, "CLAT")),
+    "CLON": FieldInfo("degrees_east", "cell centre longitude", SURFACE, "longitude", time_invariant=True,
+                      coordinate=True, grib2=_parameter(191, 2, "CLON")),
 }
 """Fields of the data model. A field that is not listed is still read (never dropped), under its own
 ``shortName`` and with the units its file gives."""
+
+
+def fields_where(**flags) -> tuple[str, ...]:
+    """Return the names of the fields whose :class:`FieldInfo` has every attribute of ``flags``.
+
+    Examples
+    --------
+    >>> fields_where(coordinate=True)
+    ('CLAT', 'CLON')
+    """
+    return tuple(name for name, info in FIELDS.items() if all(getattr(info, k) == v for k, v in flags.items()))
 
 ALIASES: dict[str, str] = {
     # ECMWF shortNames (as without the COSMO definitions, and in cfgrib-made NetCDF) -> data model.

@@ -27,6 +27,7 @@ from gribapi import gribapi as _binding
 from nwpflow.errors import InputError
 from nwpflow.io.datamodel import canonical_name
 from nwpflow.io.eccodes_env import eccodes
+from nwpflow.io.formats import message_spans
 
 CONCEPT_KEYS: tuple[str, ...] = ("shortName", "typeOfLevel")
 """String keys that ecCodes computes from its concept tables (0.4 ms a message, a third of the header's
@@ -218,51 +219,6 @@ def _handle_in_place(part) -> int:
     return int(_ffi.cast("size_t", handle))
 
 
-def _split(path: str, data) -> list[tuple[int, int]] | None:
-    """Offsets and lengths of the messages in ``data`` (the file's bytes), from each message's
-    section 0; ``None`` for GRIB 1 messages of the large-file convention (read sequentially instead).
-
-    Zero bytes between and after messages are padding (MARS pads files to a block size). Raises
-    :class:`InputError` for a message whose length runs past the end of the file or that does not end
-    with ``7777``, and for other bytes that are not a message.
-    """
-    size = len(data)
-    pieces = []
-    position = 0
-    while position < size:
-        start = data.find(b"GRIB", position)
-        gap_end = size if start < 0 else start
-        if data[position:gap_end].strip(b"\0"):
-            where = "after the last complete message" if start < 0 else "before message"
-            raise InputError(
-                f"{gap_end - position} bytes at byte {position} ({where} {len(pieces) + (start >= 0)}) are not "
-                "a GRIB message: the file is truncated or corrupt",
-                path=path,
-            )
-        if start < 0:
-            break
-        edition = data[start + 7] if start + 16 <= size else None
-        if edition == 2:
-            length = int.from_bytes(data[start + 8:start + 16], "big")
-        elif edition == 1:
-            length = int.from_bytes(data[start + 4:start + 7], "big")
-            if length & 0x800000:
-                return None
-        else:
-            raise InputError(f"message {len(pieces) + 1} (at byte {start}) is truncated or corrupt: "
-                             f"no valid GRIB edition in its section 0", path=path)
-        end = start + length
-        if end > size or data[end - 4:end] != b"7777":
-            raise InputError(
-                f"message {len(pieces) + 1} (at byte {start}) is truncated or corrupt: it should end at byte "
-                f"{end} with '7777'" + (f", the file has {size} bytes" if end > size else ""),
-                path=path,
-            )
-        pieces.append((start, length))
-        position = end
-    return pieces
-
-
 def scan(path: str | os.PathLike, threads: int | None = None) -> list[Message]:
     """Read the header of every message of a GRIB file (no data is decoded), ``threads`` at a time.
 
@@ -276,7 +232,7 @@ def scan(path: str | os.PathLike, threads: int | None = None) -> list[Message]:
         raise InputError("the file is empty", path=path)
     with open(path, "rb") as f:
         data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    pieces = _split(path, data)
+    pieces = message_spans(path, data)
     if pieces is None:
         return _scan_sequentially(path)
     if not pieces:
@@ -373,6 +329,19 @@ def _header(handle, path: str, index: int, signature: bytes | None = None) -> Me
         handle=handle,
         pv=pv,
     )
+
+
+def packing_step(message: Message) -> float:
+    """Return the packing step ``2^E 10^-D`` of a simple- or CCSDS-packed message (``E``, ``D``: its binary
+    and decimal scale factors): the resolution its values were rounded to. 0 for IEEE packing or a
+    constant field (0 bits per value), which are exact. Reads header keys only."""
+    handle = message.handle
+    keys = {}
+    for key in ("bitsPerValue", "binaryScaleFactor", "decimalScaleFactor"):
+        keys[key] = eccodes.codes_get_long(handle, key) if eccodes.codes_is_defined(handle, key) else None
+    if not keys["bitsPerValue"] or keys["binaryScaleFactor"] is None:
+        return 0.0
+    return 2.0 ** keys["binaryScaleFactor"] * 10.0 ** -(keys["decimalScaleFactor"] or 0)
 
 
 def release(messages: list[Message]) -> None:

@@ -5,16 +5,18 @@ run (:class:`GribTemplate`), so that its section 3 — an ICON unstructured grid
 ``numberOfGridUsed``, ``uuidOfHGrid``) or a rotated lat-lon COSMO grid, with the centre and the table
 versions of section 1 — is exactly the input's. Section 4 is written from scratch:
 
-* the parameter from :data:`nwpflow.products.grib2.PARAMETERS`;
-* the level from the product's vertical dim (:data:`nwpflow.products.grib2.VERTICAL_SURFACES`; model
+* the parameter: the product's (``Product.grib2``, declared to :mod:`nwpflow.io.grib2_codes`) or the model
+  field's (:data:`nwpflow.io.datamodel.FIELDS`);
+* the level from the product's vertical dim (:data:`nwpflow.io.grib2_codes.VERTICAL_SURFACES`; model
   levels with the run's ``nlev``, ``numberOfVGridUsed`` and ``uuidOfVGrid``) or, for a 2-D product, its
   fixed surface;
 * the reference time (coordinate ``time``) and the lead time (``step``, in hours where whole);
 * for a run with members, product definition template 1 with ``perturbationNumber`` and the run's
   ``typeOfEnsembleForecast`` and ``numberOfForecastsInEnsemble``; else template 0.
 
-Fan-in products (:mod:`nwpflow.products.fanin`) are recognised by their variable names and attributes
-(:func:`fanin_kind`) and get the WMO templates of statistics (code tables 4.0, 4.7, 4.9, 4.10):
+Fan-in products (:mod:`nwpflow.products.fanin`) are recognised by their variable names
+(:mod:`nwpflow.naming`) and attributes (:func:`fanin_kind`) and get the WMO templates of statistics (code
+tables 4.0, 4.7, 4.9, 4.10):
 
 * ensemble ``NAME_mean`` / ``_std`` / ``_min`` / ``_max``: template 2 (derived forecast, ``derivedForecast``
   0 unweighted mean, 4 spread, 8 minimum, 9 maximum of all members; ``numberOfForecastsInEnsemble`` the
@@ -36,7 +38,6 @@ bit), ``simple`` (``grid_simple``) or ``ccsds`` (``grid_ccsds``, lossless compre
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -47,8 +48,13 @@ import xarray as xr
 
 from nwpflow.errors import NwpflowError
 from nwpflow.io import grib
+from nwpflow.io.datamodel import FIELDS, HORIZONTAL_DIMS, LEAD_DIMS
 from nwpflow.io.eccodes_env import eccodes
+from nwpflow.io.formats import file_format
+from nwpflow.io.grib2_codes import VERTICAL_SURFACES, FixedSurface, Grib2Parameter, declared, declared_names
 from nwpflow.io.writer import atomic_output
+from nwpflow.naming import ENSEMBLE_STATISTICS, EXCEEDANCE_PROBABILITY, QUANTILE, parse_ensemble_variable_name, \
+    parse_time_product_name
 
 PACKINGS: dict[str, str] = {"ieee": "grid_ieee", "simple": "grid_simple", "ccsds": "grid_ccsds"}
 """Config name -> ecCodes ``packingType``."""
@@ -56,8 +62,6 @@ PACKINGS: dict[str, str] = {"ieee": "grid_ieee", "simple": "grid_simple", "ccsds
 DEFAULT_BITS_PER_VALUE = 16
 """``bitsPerValue`` of ``simple`` and ``ccsds`` packing when none is given."""
 
-LEAD_DIMS = ("member", "time", "step")
-HORIZONTAL_DIMS = (("cell",), ("y", "x"))
 MODEL_LEVEL_TYPES = ("generalVertical", "generalVerticalLayer")
 ENSEMBLE_KEYS = ("typeOfEnsembleForecast", "numberOfForecastsInEnsemble")
 VERTICAL_GRID_KEYS = ("nlev", "numberOfVGridUsed", "uuidOfVGrid")
@@ -100,7 +104,7 @@ class GribTemplate:
         """
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        files = [os.fspath(p) for p in paths if _is_grib(os.fspath(p))]
+        files = [os.fspath(p) for p in paths if file_format(p) == "grib"]
         if not files:
             raise Grib2OutputError(
                 "no GRIB file of the model run to take the grid from (template); give the run's constants "
@@ -130,22 +134,14 @@ class GribTemplate:
             grib.release(messages)
 
 
-def _is_grib(path: str) -> bool:
-    if not os.path.isfile(path):
-        return False
-    with open(path, "rb") as f:
-        return f.read(4) == b"GRIB"
-
-
-DERIVED_FORECASTS = {"mean": 0, "std": 4, "min": 8, "max": 9}
+DERIVED_FORECASTS = dict(zip(ENSEMBLE_STATISTICS, (0, 4, 8, 9)))
 """Ensemble statistic -> ``derivedForecast`` (code table 4.7): unweighted mean, spread (nwpflow's standard
 deviation, ``ddof=0`` population by default), minimum, maximum of all members."""
-STATISTICAL_PROCESSING = {"sum": 1, "max": 2, "min": 3, "mean": 0}
-"""Time product kind (as its name spells it) -> ``typeOfStatisticalProcessing`` (code table 4.10)."""
+STATISTICAL_PROCESSING = {"accumulation": 1, "max": 2, "min": 3, "mean": 0}
+"""Time product kind -> ``typeOfStatisticalProcessing`` (code table 4.10)."""
 PROBABILITY_TYPES = {">=": 3, ">": 1}
 """nwpflow's exceedance comparison -> ``probabilityType`` (code table 4.9): ``>=`` is "above lower limit"
 (3, the lower limit belongs to the event), ``>`` "above upper limit" (1, the limit itself does not)."""
-_TIME_NAME = re.compile(r"^(?P<field>.+)_(?P<kind>sum|max|min|mean)_(?P<length>\d+)(?P<unit>h|min)$")
 
 
 @dataclass(frozen=True)
@@ -179,13 +175,23 @@ class FaninKind:
         return 0 if member is None else 1
 
 
+def parameter_of(name: str) -> Grib2Parameter | None:
+    """The GRIB2 parameter of a product (declared by its registry entry) or of a model field (the data
+    model's field table), or ``None``."""
+    parameter = declared(name)
+    if parameter is None and name in FIELDS:
+        parameter = FIELDS[name].grib2
+    return parameter
+
+
 def fanin_kind(name: str, data: xr.DataArray | None = None) -> FaninKind | None:
     """Return how variable ``name`` is encoded, or ``None`` where it has no GRIB2 parameter.
 
-    A registered product is itself; ``FIELD_sum_3h`` (``_max_``, ``_min_``, ``_mean_``; window in whole
-    hours or minutes) a time product of ``FIELD``; ``X_mean``/``_std``/``_min``/``_max``/``_quantile``/
-    ``_exceedance_probability`` with the ``ensemble_size`` attribute of :func:`nwpflow.products.fanin.
-    ensemble_statistics` (or without ``data``) the ensemble statistics of ``X``.
+    A product or model field is itself (:func:`parameter_of`); a time product (``FIELD_sum_3h``,
+    :func:`nwpflow.naming.parse_time_product_name`) the statistic of its field; an ensemble variable
+    (``X_mean``/``_std``/``_min``/``_max``/``_quantile``/``_exceedance_probability``,
+    :func:`nwpflow.naming.parse_ensemble_variable_name`) with the ``ensemble_size`` attribute of
+    :func:`nwpflow.products.fanin.ensemble_statistics` (or without ``data``) the ensemble statistic of ``X``.
 
     Examples
     --------
@@ -193,27 +199,26 @@ def fanin_kind(name: str, data: xr.DataArray | None = None) -> FaninKind | None:
     >>> (k.field, k.ensemble, k.statistic, k.window_minutes)
     ('TOT_PREC', 'percentile', 1, 180)
     """
-    from nwpflow.products.grib2 import parameter_of
-
     if (parameter := parameter_of(name)) is not None:
         return FaninKind(name, parameter)
     base, ensemble, derived = name, None, None
     if data is None or "ensemble_size" in data.attrs:
-        if name.endswith("_quantile"):
-            base, ensemble = name[: -len("_quantile")], "percentile"
-        elif name.endswith("_exceedance_probability"):
-            base, ensemble = name[: -len("_exceedance_probability")], "probability"
-        else:
-            for statistic, code in DERIVED_FORECASTS.items():
-                if name.endswith(f"_{statistic}") and fanin_kind(name[: -len(statistic) - 1]) is not None:
-                    base, ensemble, derived = name[: -len(statistic) - 1], "derived", code
-                    break
+        for candidate, statistic in parse_ensemble_variable_name(name):
+            if statistic == QUANTILE:
+                base, ensemble = candidate, "percentile"
+            elif statistic == EXCEEDANCE_PROBABILITY:
+                base, ensemble = candidate, "probability"
+            elif fanin_kind(candidate) is not None:
+                base, ensemble, derived = candidate, "derived", DERIVED_FORECASTS[statistic]
+            else:
+                continue
+            break
     statistic = window = None
     field = base
-    if parameter_of(base) is None and (match := _TIME_NAME.match(base)):
-        field = match["field"]
-        statistic = STATISTICAL_PROCESSING[match["kind"]]
-        window = int(match["length"]) * (60 if match["unit"] == "h" else 1)
+    if parameter_of(base) is None and (parts := parse_time_product_name(base)) is not None:
+        field = parts.field
+        statistic = STATISTICAL_PROCESSING[parts.kind]
+        window = parts.minutes
     parameter = parameter_of(field)
     if parameter is None or (ensemble is None and statistic is None):
         return None
@@ -234,7 +239,7 @@ def write_grib2(
     ----------
     obj : xarray.DataArray or xarray.Dataset
         A product (its data variables, each named by a product of
-        :data:`nwpflow.products.grib2.PARAMETERS`), dims ``([member,] [time,] [step,] [vertical,]
+        :func:`parameter_of`), dims ``([member,] [time,] [step,] [vertical,]
         *horizontal)``, with coordinates ``time`` (reference time) and ``step`` (lead time).
     path : path-like
         GRIB2 file to write; an existing file is replaced only by a complete new one.
@@ -258,8 +263,6 @@ def write_grib2(
         Unknown packing, a product without a GRIB2 parameter, a dim or grid the run's template does not
         describe, a missing reference or lead time.
     """
-    from nwpflow.products.grib2 import MODEL_FIELDS, PARAMETERS
-
     path = Path(path)
     packing_type, bits = resolve_packing(packing, bits_per_value, path)
     if not isinstance(template, GribTemplate):
@@ -272,9 +275,9 @@ def write_grib2(
         kind = fanin_kind(str(name), data)
         if kind is None:
             raise Grib2OutputError(
-                "no GRIB2 parameter is defined for it; add an entry to nwpflow.products.grib2.PARAMETERS "
-                f"(known: {', '.join(sorted(PARAMETERS))}; model fields of time products: "
-                f"{', '.join(sorted(MODEL_FIELDS))})", field=str(name), path=path)
+                "no GRIB2 parameter is defined for it; give its registry entry a `grib2` parameter "
+                f"(products with one: {', '.join(declared_names())}; model fields: "
+                f"{', '.join(n for n, f in FIELDS.items() if f.grib2)})", field=str(name), path=path)
         fields.append((str(name), data, kind))
     with atomic_output(path) as temporary, open(temporary, "wb") as out:
         for name, data, kind in fields:
@@ -300,8 +303,6 @@ def resolve_packing(packing: str, bits_per_value: int | None, path: Path) -> tup
 
 
 def _vertical_dim(data: xr.DataArray) -> str | None:
-    from nwpflow.products.grib2 import VERTICAL_SURFACES
-
     found = [d for d in data.dims if d in VERTICAL_SURFACES]
     return found[0] if found else None
 
@@ -499,8 +500,6 @@ def _set_time_range(handle, kind: FaninKind, step, name: str, path: Path) -> Non
 
 def _levels(name: str, data: xr.DataArray, vertical: str | None, template: GribTemplate, path: Path):
     """(typeOfLevel or None, [(level value, second value or None), ...]) of the product's messages."""
-    from nwpflow.products.grib2 import VERTICAL_SURFACES
-
     if vertical is None:
         return None, [None]
     values = np.asarray(data[vertical].values if vertical in data.coords else np.arange(1, data.sizes[vertical] + 1),
@@ -551,8 +550,6 @@ def _set_level(handle: int, kind: str | None, parameter, level: float | None) ->
         if kind == "generalVerticalLayer":
             _set(handle, "scaledValueOfSecondFixedSurface", int(level) + 1)
     else:
-        from nwpflow.products.grib2 import FixedSurface
-
         first = {"isobaricInhPa": 100, "isobaricInPa": 100, "heightAboveGround": 103, "heightAboveSea": 102}[kind]
         value = level * 100.0 if kind == "isobaricInhPa" else level  # section 4 holds Pa
         _set_surface(handle, FixedSurface(first), value)
@@ -639,4 +636,4 @@ def _pack(handle: int, field: np.ndarray, packing_type: str, name: str, path: Pa
 
 
 __all__ = ["DEFAULT_BITS_PER_VALUE", "DERIVED_FORECASTS", "PACKINGS", "PROBABILITY_TYPES", "STATISTICAL_PROCESSING",
-           "FaninKind", "Grib2OutputError", "GribTemplate", "fanin_kind", "write_grib2"]
+           "FaninKind", "Grib2OutputError", "GribTemplate", "fanin_kind", "parameter_of", "write_grib2"]

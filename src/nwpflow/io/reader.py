@@ -21,10 +21,22 @@ from datetime import datetime, timezone
 import numpy as np
 import xarray as xr
 
-from nwpflow import constants
+from nwpflow import constants, kernels
 from nwpflow.errors import InputError
 from nwpflow.io import grib
-from nwpflow.io.datamodel import FIELDS, FULL, HALF, OTHER_LEVEL_DIMS, SURFACE, VERTICAL_LEVEL_TYPES
+from nwpflow.io.datamodel import (
+    FIELDS,
+    FULL,
+    HALF,
+    LEAD_DIMS,
+    OTHER_LEVEL_DIMS,
+    SURFACE,
+    VERTICAL_LEVEL_TYPES,
+    canonical_name,
+    fields_where,
+)
+from nwpflow.io.formats import file_format
+from nwpflow.io.grib2_codes import local_name
 
 HYBRID_SURFACE_FIELDS = {"lnsp", "FI"}
 """Fields that IFS files put on hybrid level 1 although they are surface fields."""
@@ -38,18 +50,18 @@ HYBRID_DERIVED: dict[str, tuple[str, ...]] = {
 }
 """Data-model fields computed from the raw fields of an IFS hybrid-level file."""
 
-COORDINATE_FIELDS = ("CLAT", "CLON")
+COORDINATE_FIELDS = fields_where(coordinate=True)
 """Fields that become the horizontal coordinates of ICON cells instead of data variables."""
+
+TIME_INVARIANT_FIELDS = fields_where(time_invariant=True)
+"""Fields of a model's constants file: they take no part in the run's members and lead times."""
 
 
 def _format(path: str) -> str:
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if head[:4] == b"GRIB":
-        return "grib"
-    if head[:3] == b"CDF" or head[:8] == b"\x89HDF\r\n\x1a\n":
-        return "netcdf"
-    if not head:
+    kind = file_format(path)
+    if kind is not None:
+        return kind
+    if os.path.getsize(path) == 0:
         raise InputError("the file is empty", path=path)
     raise InputError("neither GRIB nor NetCDF (unrecognised first bytes)", path=path)
 
@@ -129,6 +141,85 @@ def _merge(parts: list[xr.Dataset], paths: list[str]) -> xr.Dataset:
                          path=", ".join(paths)) from None
 
 
+def read_field(path: str | os.PathLike, field: str | None = None) -> tuple[xr.DataArray, dict[np.timedelta64, float]]:
+    """Read one field of one file, and the resolution its values were packed to at each lead time.
+
+    This is how the fan-in products read their inputs: one product or field per file, of one member or
+    lead time (or of several, as in an ERA5-style ensemble file).
+
+    Parameters
+    ----------
+    path : path-like
+        A GRIB file (only the field's messages are decoded), or a NetCDF file: nwpflow's own outputs, or
+        one whose variable's ``GRIB_shortName`` names the field (cfgrib-made).
+    field : str, optional
+        The field's data-model name; optional for a NetCDF file with one data variable (bounds aside).
+
+    Returns
+    -------
+    data : xarray.DataArray
+        The field, named ``field`` (or the file's variable), ``member`` and ``step`` as dims or scalar
+        coordinates.
+    packing : dict
+        ``{lead time: packing step}``: GRIB, the largest ``2^E 10^-D`` of the field's messages at each lead
+        time (:func:`nwpflow.io.grib.packing_step`); NetCDF, the variable's ``scale_factor`` (else 0) at
+        each of its lead times.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InputError("no such file", path=path)
+    if _format(path) == "grib":
+        if field is None:
+            raise InputError("give the field to read from this GRIB file", path=path)
+        return _read_grib_field(path, field)
+    return _read_netcdf_field(path, field)
+
+
+def _read_grib_field(path: str, field: str) -> tuple[xr.DataArray, dict[np.timedelta64, float]]:
+    messages = grib.scan(path, threads=1)
+    try:
+        dataset = _assemble(messages, [path], [field], threads=1)
+        if field not in dataset.data_vars:
+            held = ", ".join(sorted({m.name for m in messages})) or "nothing"
+            raise InputError(f"not found (the file holds: {held})", path=path, field=field)
+        packing: dict[np.timedelta64, float] = {}
+        for m in messages:
+            if m.name == field:
+                step = np.timedelta64(m.step_minutes, "m").astype("timedelta64[ns]")
+                packing[step] = max(packing.get(step, 0.0), grib.packing_step(m))
+    finally:
+        grib.release(messages)
+    return dataset[field], packing
+
+
+def _read_netcdf_field(path: str, field: str | None) -> tuple[xr.DataArray, dict[np.timedelta64, float]]:
+    try:
+        dataset = xr.open_dataset(path, engine="netcdf4", decode_timedelta=True)
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot be read as GRIB or NetCDF: {error}", path=path) from None
+    with dataset:
+        names = [str(v) for v in dataset.data_vars if not str(v).endswith("_bounds")]
+        if field is None:
+            if len(names) != 1:
+                raise InputError(f"holds {', '.join(names) or 'no variable'}: give the field to use", path=path)
+            chosen = names[0]
+        elif field in dataset.data_vars:
+            chosen = field
+        else:
+            matches = [v for v in names if canonical_name(dataset[v].attrs.get("GRIB_shortName", v)) == field]
+            if len(matches) != 1:
+                raise InputError(f"not found (the file holds: {', '.join(names) or 'nothing'})", path=path,
+                                 field=field)
+            chosen = matches[0]
+        data = dataset[chosen].load()
+        quantum = float(abs(dataset[chosen].encoding.get("scale_factor", 0.0)))
+    if "number" in data.coords and "member" not in data.coords:
+        data = data.rename(number="member")
+    data.name = field or chosen
+    steps = list(data["step"].values.astype("timedelta64[ns]").reshape(-1)) if "step" in data.coords else [None]
+    return data, {step: quantum for step in steps}
+
+
 # --------------------------------------------------------------------------------------------- GRIB
 
 
@@ -170,14 +261,6 @@ def _open_grib(paths: list[str], wanted: list[str] | None, threads: int | None) 
         return _assemble(messages, paths, wanted, threads)
     finally:
         grib.release(messages)
-
-
-TIME_INVARIANT_FIELDS = ("HHL", "HSURF", "FIS", "CLAT", "CLON")
-"""Fields of a model's constants file: they take no part in the run's members and lead times."""
-
-LEAD_DIMS = ("member", "time", "step")
-"""Leading dims of a run, in this order: ensemble member, reference time (several analyses or runs in
-one file, as in ERA5), lead time. A dim with a single value becomes a scalar coordinate."""
 
 
 def _lead_key(message: grib.Message) -> tuple:
@@ -289,13 +372,10 @@ def _decode_ieee(jobs: list[tuple[grib.Message, np.ndarray]]) -> list[tuple[grib
 
 def _local_product_names(messages: list[grib.Message]) -> None:
     """Name the messages of nwpflow's local GRIB2 parameters (``shortName`` "unknown" to ecCodes) by their
-    product (:data:`nwpflow.products.grib2.PARAMETERS`)."""
-    unknown = [m for m in messages if m.short_name == "unknown"]
-    if not unknown:
-        return
-    from nwpflow.products.grib2 import local_name
-
-    for m in unknown:
+    product (:func:`nwpflow.io.grib2_codes.local_name`)."""
+    for m in messages:
+        if m.short_name != "unknown":
+            continue
         keys = [grib.eccodes.codes_get_long(m.handle, k) if grib.eccodes.codes_is_defined(m.handle, k) else -1
                 for k in ("discipline", "parameterCategory", "parameterNumber")]
         name = local_name(*keys)
@@ -465,8 +545,6 @@ def _add_horizontal_coordinates(dataset: xr.Dataset, first: grib.Message, mass: 
 
 def _derive_hybrid(dataset: xr.Dataset, variables, wanted, paths) -> xr.Dataset:
     """Turn the raw fields of an IFS hybrid-level file into P, PS, HHL, HSURF and FIS."""
-    from nwpflow.kernels import hybrid
-
     want = set(wanted) if wanted is not None else set(HYBRID_DERIVED)
     want &= set(HYBRID_DERIVED)
     want -= {name for name in want if name in dataset and name not in HYBRID_SURFACE_FIELDS}
@@ -494,7 +572,7 @@ def _derive_hybrid(dataset: xr.Dataset, variables, wanted, paths) -> xr.Dataset:
         fis = dataset["FI"]
         out["FIS"] = fis
         out["HSURF"] = xr.apply_ufunc(
-            lambda phi: hybrid.geometric_height(np.ascontiguousarray(phi, dtype=np.float64),
+            lambda phi: kernels.hybrid.geometric_height(np.ascontiguousarray(phi, dtype=np.float64),
                                                 constants.earth_radius, constants.g).astype(np.float32),
             fis,
         )
@@ -524,8 +602,6 @@ def _derive_hybrid(dataset: xr.Dataset, variables, wanted, paths) -> xr.Dataset:
 
 def _hybrid_columns(a, b, dataset, nlev, with_heights):
     """Full-level pressure and half-level heights for every (member, step) of the run."""
-    from nwpflow.kernels import hybrid
-
     ps = np.exp(dataset["lnsp"].astype(np.float64))
     hdims = [d for d in dataset["lnsp"].dims if d in ("cell", "y", "x")]
     lead = [d for d in ps.dims if d not in hdims]
@@ -544,13 +620,13 @@ def _hybrid_columns(a, b, dataset, nlev, with_heights):
         ps_col = ps_np[index].reshape(ncol)
         if with_heights:
             fis_col = fis_np[0] if fis_np.shape[0] == 1 else fis_np[np.ravel_multi_index(index, lead_shape)]
-            pf, zh = hybrid.hybrid_pressure_and_height(
+            pf, zh = kernels.hybrid.hybrid_pressure_and_height(
                 a, b, ps_col, t[index], q[index], fis_col,
                 constants.ifs_Rd, constants.ifs_Rv / constants.ifs_Rd - 1.0, constants.earth_radius, constants.g,
             )
             z_half[index] = zh
         else:
-            pf = hybrid.full_level_pressure(hybrid.half_level_pressure(a, b, ps_col))
+            pf = kernels.hybrid.full_level_pressure(kernels.hybrid.half_level_pressure(a, b, ps_col))
         p_full[index] = pf
     level = np.arange(1, nlev + 1, dtype=np.int32)
     dims_full = (*lead, FULL, *hdims)
@@ -565,4 +641,4 @@ def _hybrid_columns(a, b, dataset, nlev, with_heights):
     return p_da, z_da
 
 
-__all__ = ["open_run"]
+__all__ = ["open_run", "read_field"]

@@ -1,6 +1,24 @@
-"""numba kernels. Importing this package makes numba's on-disk cache safe for concurrent jobs
-(:mod:`nwpflow.kernels._cache`) before any kernel is compiled or loaded."""
+"""numba kernels: plain arrays in, arrays out (passed in last), SI units; no xarray, no I/O.
 
-from nwpflow.kernels import _cache
+Each submodule is loaded when first used, as an attribute of this package (``kernels.thermo``, PEP 562),
+so that the product registry can be imported without numba (Snakemake's parse, ``nwpflow products``).
+Every kernel module defines its functions with the decorators of :mod:`nwpflow.kernels._jit`, which
+makes numba's on-disk cache safe for concurrent jobs (:mod:`nwpflow.kernels._cache`) before any kernel
+is compiled or loaded.
+"""
 
-_cache.install()
+from __future__ import annotations
+
+import importlib
+
+MODULES = ("brn", "convection", "hybrid", "power", "stagger", "stats", "thermo", "vertical", "wind")
+"""The kernel modules."""
+
+
+def __getattr__(name: str):
+    if name in MODULES:
+        return importlib.import_module(f"nwpflow.kernels.{name}")
+    raise AttributeError(f"module 'nwpflow.kernels' has no attribute {name!r}")
+
+
+__all__ = list(MODULES)

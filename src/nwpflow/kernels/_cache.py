@@ -15,7 +15,7 @@ It also counts loads and saves, so that a job can log how many kernels it compil
 (:func:`report`): after the workflow's ``warm_cache`` job, none should.
 
 :func:`install` patches ``numba.core.caching.IndexDataCacheFile`` once per process; it is called when
-``nwpflow.kernels`` is imported, before any kernel is defined.
+``nwpflow.kernels._jit`` (the decorators every kernel module uses) is imported, before any kernel is defined.
 """
 
 from __future__ import annotations

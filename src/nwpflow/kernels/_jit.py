@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import numba
 
+from nwpflow.kernels import _cache
+
+_cache.install()  # before any kernel is defined, compiled or loaded
+
 BLOCK_COLUMNS = 512
 """Columns one ``prange`` iteration handles. The partition of the columns into blocks is fixed, so each
 column sees the same instruction sequence (vector body or remainder loop) for any number of threads,

@@ -129,6 +129,7 @@ from numba import prange
 
 from nwpflow import constants
 from nwpflow.kernels._jit import BLOCK_COLUMNS, function, inline, kernel
+from nwpflow.kernels.codes import DEFINITIONS, OUTPUTS, PARCELS
 from nwpflow.kernels.power import pow_f32, power_table
 from nwpflow.kernels.thermo import (
     lcl_temperature,
@@ -149,13 +150,6 @@ LCL_NEWTON_STEPS = 5
 1e-2, 1e-4, 1e-10 K and float64 round-off by the fourth, also for parcels as dry as q = 1e-6; the fifth
 is margin (``tests/test_convection.py::test_lcl_solves_the_saturation_equation``)."""
 
-OUTPUTS = ("cape", "cin", "lcl_height", "lfc_height", "el_height", "lcl_pressure", "lfc_pressure",
-           "el_pressure")
-"""Rows of the kernel's output: CAPE [J kg-1], CIN [J kg-1, >= 0], heights above ground [m] and pressures
-[Pa] of the LCL, LFC and EL."""
-
-PARCELS = {"mixed_layer": 0, "most_unstable": 1}
-DEFINITIONS = {"positive": 0, "metpy": 1}
 
 
 class ParcelConstants(NamedTuple):

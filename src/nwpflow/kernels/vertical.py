@@ -38,6 +38,7 @@ import numpy as np
 from numba import prange
 
 from nwpflow.kernels._jit import BLOCK_COLUMNS, inline, kernel
+from nwpflow.kernels.codes import BELOW, LINEAR, LOG, MISSING, NEAREST
 
 __all__ = [
     "BELOW",
@@ -52,21 +53,6 @@ __all__ = [
     "vertical_brackets",
 ]
 
-MISSING = -1
-"""Bracket index of a target with no bracketing levels (above the model top, NaN in the column)."""
-
-BELOW = -2
-"""Bracket index of a target below the lowest model level (pressure above it, height under it)."""
-
-LINEAR = 0
-"""Weight linear in the coordinate (pressure or height)."""
-
-LOG = 1
-"""Weight linear in the logarithm of the coordinate (pressure only)."""
-
-NEAREST = 2
-"""Weight 0 or 1: the nearer of the two bracketing levels, the lower one on a tie (meteodata-lab
-``nearest_sfc``)."""
 
 _TEMPERATURE = 0
 _GEOPOTENTIAL = 1

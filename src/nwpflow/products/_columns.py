@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from nwpflow import kernels
 from nwpflow.errors import InputError
 from nwpflow.io.datamodel import FULL, HALF
-from nwpflow.kernels.stagger import destagger
 
 HORIZONTAL_DIMS = ("cell", "y", "x")
 
@@ -32,7 +32,7 @@ def at_mass_points(data: xr.DataArray) -> xr.DataArray:
     if axis is None:
         return data
     ordered = data.transpose(..., "y", "x")
-    values = destagger(np.ascontiguousarray(ordered.values), axis)
+    values = kernels.stagger.destagger(np.ascontiguousarray(ordered.values), axis)
     attrs = {k: v for k, v in data.attrs.items() if k != "staggering"}
     return ordered.copy(data=values).assign_attrs(attrs)
 

@@ -31,19 +31,20 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from nwpflow import constants
+from nwpflow import constants, kernels
 from nwpflow.errors import InputError, OptionError
 from nwpflow.io.datamodel import FULL, HALF
-from nwpflow.kernels import convection as kernel
-from nwpflow.kernels.thermo import ambaum_coefficients, magnus_coefficients
+from nwpflow.kernels import codes
 from nwpflow.products._columns import as_field, columns, lead_dims, outer_index
+from nwpflow.io.grib2_codes import LCL_OF_MEAN_LAYER, LFC_OF_MEAN_LAYER, MEAN_LAYER, MOST_UNSTABLE, Grib2Parameter, \
+    local
 from nwpflow.products.registry import Option, Product, registry
 
 INPUTS = ("P", "T", "QV", "HHL", "HSURF")
 
 SATURATION_FORMS = {
-    "tetens": lambda: magnus_coefficients(*constants.tetens_water),
-    "ambaum": lambda: ambaum_coefficients(*constants.ambaum_water),
+    "tetens": lambda: kernels.thermo.magnus_coefficients(*constants.tetens_water),
+    "ambaum": lambda: kernels.thermo.ambaum_coefficients(*constants.ambaum_water),
 }
 
 PARCELS = {"ML": ("mixed_layer", "depth", 5000.0), "MU": ("most_unstable", "search_depth", 30000.0)}
@@ -78,7 +79,7 @@ def _options(parcel: str) -> dict[str, Option]:
         "definition": Option("positive", "'positive': CAPE the positive area above the LFC, CIN the negative area "
                                          "below it, NaN without LFC (COSMO/ICON); 'metpy': MetPy's cape_cin "
                                          "(net areas, bottom LFC, top EL, CIN 0 without LFC)",
-                             tuple(kernel.DEFINITIONS)),
+                             tuple(codes.DEFINITIONS)),
         "saturation": Option("tetens", "saturation vapour pressure over water: 'tetens' (COSMO/ICON Magnus-Tetens) "
                                        "or 'ambaum' (Ambaum 2020 with MetPy's constants, as MetPy >= 1.6)",
                              tuple(SATURATION_FORMS)),
@@ -114,16 +115,16 @@ def ascent(dataset: xr.Dataset, *, cache: dict, parcel: str, depth: float, virtu
     if len(ncol) != 1:
         raise InputError(f"P, T, QV, HHL and HSURF are on different grids ({sorted(ncol)} points)")
     outer = max(a.shape[0] for a in (*arrays.values(), z_half, z_surface))
-    out = np.empty((outer, len(kernel.OUTPUTS), ncol.pop()), dtype=np.float32)
+    out = np.empty((outer, len(codes.OUTPUTS), ncol.pop()), dtype=np.float32)
     for i in range(outer):
-        kernel.cape_cin(
+        kernels.convection.cape_cin(
             *(outer_index(arrays[name], i) for name in ("P", "T", "QV")), outer_index(z_half, i),
             outer_index(z_surface, i), out[i], parcel=PARCELS[parcel][0], depth=float(depth), virtual=virtual,
             definition=definition, saturation=SATURATION_FORMS[saturation](),
         )
     sizes = {d: n for data in (*fields.values(), hhl, hsurf) for d, n in data.sizes.items()}
-    rows = [as_field(out[:, r], fields["T"], leads, None, sizes) for r in range(len(kernel.OUTPUTS))]
-    result = xr.concat(rows, dim="output").assign_coords(output=list(kernel.OUTPUTS))
+    rows = [as_field(out[:, r], fields["T"], leads, None, sizes) for r in range(len(codes.OUTPUTS))]
+    result = xr.concat(rows, dim="output").assign_coords(output=list(codes.OUTPUTS))
     cache[key] = result
     return result
 
@@ -204,6 +205,20 @@ _DESCRIPTIONS = {
 
 _PARCEL_NAMES = {"ML": "mixed-layer (lowest 50 hPa)", "MU": "most-unstable (highest θe in the lowest 300 hPa)"}
 
+_GRIB2 = {
+    "CAPE_ML": Grib2Parameter(7, 6, "CAPE_ML", MEAN_LAYER),
+    "CIN_ML": Grib2Parameter(7, 7, "CIN_ML", MEAN_LAYER),
+    "LCL_ML": Grib2Parameter(3, 6, "LCL_ML", LCL_OF_MEAN_LAYER),
+    "LFC_ML": Grib2Parameter(3, 6, "LFC_ML", LFC_OF_MEAN_LAYER),
+    "EL_ML": local(192),
+    "CAPE_MU": Grib2Parameter(7, 6, "CAPE_MU", MOST_UNSTABLE),
+    "CIN_MU": Grib2Parameter(7, 7, "CIN_MU", MOST_UNSTABLE),
+    "LCL_MU": local(193),
+    "LFC_MU": local(194),
+    "EL_MU": local(195),
+}
+"""GRIB2 parameters: COSMO's where its definitions have one, else nwpflow's local ones."""
+
 for _parcel, _what in _PARCEL_NAMES.items():
     for _output, (_prefix, _description, _units, _standard_name) in _DESCRIPTIONS.items():
         registry.register(Product(
@@ -213,6 +228,7 @@ for _parcel, _what in _PARCEL_NAMES.items():
             inputs=INPUTS,
             function=_product(_parcel, _output),
             standard_name=_standard_name,
+            grib2=_GRIB2[f"{_prefix}_{_parcel}"],
             options=_options(_parcel),
             reference=REFERENCE,
             validation=VALIDATION,

@@ -6,7 +6,7 @@ and notes of its docstring. The renderer only iterates the registry: a product d
 registering. Citation keys written MetPy-style, ``[Bolton1980]_``, become links into ``docs/references.md``,
 the one bibliography of the project.
 
-Run ``python -m nwpflow.products.docs [PATH]`` to rewrite the file; ``tests/test_docs.py`` fails while it
+Run ``nwpflow docs`` to rewrite the file (``nwpflow docs --check`` to check it); ``tests/test_docs.py`` fails while it
 differs from :func:`render`.
 """
 
@@ -33,7 +33,7 @@ _LIST_SECTIONS = {"Parameters", "Other Parameters", "Returns", "Yields", "Raises
 HEADER = """\
 # Product catalogue
 
-<!-- Generated from the product registry by `python -m nwpflow.products.docs`; do not edit by hand.
+<!-- Generated from the product registry by `nwpflow docs`; do not edit by hand.
      tests/test_docs.py fails while this file differs from nwpflow.products.docs.render(). -->
 
 Every product nwpflow computes, as registered in `nwpflow.products.registry`: compute one with
@@ -197,20 +197,3 @@ def default_path() -> Path:
     if not (root / "pyproject.toml").is_file():
         root = Path.cwd()
     return root / "docs" / "products.md"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Write :func:`render` to ``argv[0]`` (default :func:`default_path`)."""
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) > 1 or (argv and argv[0].startswith("-")):
-        print("usage: python -m nwpflow.products.docs [PATH]  (default: docs/products.md)", file=sys.stderr)
-        return 2
-    path = Path(argv[0]) if argv else default_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(), encoding="utf-8")
-    print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

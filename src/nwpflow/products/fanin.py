@@ -9,10 +9,8 @@ the output of any product, or any field of the run, for several members or lead 
   (``TOT_PREC`` → 1 h, 3 h, 6 h, 24 h amounts);
 * :func:`window_statistic` — maximum, minimum or mean of a field over windows of lead time
   (daily maximum of ``T_2M``, maximum of ``VMAX_10M`` over 3 h);
-* :func:`compute_ensemble_products` and :func:`compute_time_products` — the same from files to a NetCDF
-  file (and GRIB2, with ``formats``; templates in :mod:`nwpflow.io.grib_writer`), for the Snakemake rules.
-
-The kernels are in :mod:`nwpflow.kernels.stats`.
+The kernels are in :mod:`nwpflow.kernels.stats`; the jobs that read the members' or lead times' files,
+reduce them and write the result are :mod:`nwpflow.jobs.fanin`.
 
 Rules
 -----
@@ -71,35 +69,30 @@ Ensemble (one :class:`xarray.Dataset`, ``NAME`` the product or field):
 Each has CF ``cell_methods`` (``realization: mean``, ``realization: standard_deviation``, ...).
 Time: ``NAME_sum_3h`` (accumulation), ``NAME_max_24h``, ``NAME_min_24h``, ``NAME_mean_24h`` (window
 lengths in whole hours, else minutes: ``NAME_max_90min``), on a ``step`` dim holding the window ends,
-with ``cell_methods`` ``time: sum`` / ``time: maximum`` / ...; the files :func:`compute_time_products`
-writes add the CF bounds of the windows, ``step_bounds (step, bnds)`` (:func:`with_bounds`).
+with ``cell_methods`` ``time: sum`` / ``time: maximum`` / ...; the files of the time jobs
+(:func:`nwpflow.jobs.fanin.compute_time_products`) add the CF bounds of the windows, ``step_bounds (step, bnds)``
+(:func:`with_bounds`).
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-import os
 import re
-import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import xarray as xr
 
+from nwpflow import kernels
 from nwpflow.errors import InputError, OptionError
-from nwpflow.io.datamodel import canonical_name
-from nwpflow.io.eccodes_env import eccodes
-from nwpflow.kernels import stats
+from nwpflow.naming import ENSEMBLE_STATISTICS, EXCEEDANCE_PROBABILITY, QUANTILE, TIME_SHORT, ensemble_variable_name, \
+    time_product_name, window_label
 
 log = logging.getLogger("nwpflow")
 
-ENSEMBLE_STATISTICS = ("mean", "std", "min", "max")
-"""Ensemble statistics by name (quantiles and exceedance probabilities are asked for by their lists)."""
-
-TIME_KINDS = ("accumulation", "max", "min", "mean")
+TIME_KINDS = tuple(TIME_SHORT)
 """Kinds of time product: window sums of an accumulated field, or a statistic of an instantaneous one."""
 
 COMPARISONS = (">=", ">")
@@ -112,7 +105,6 @@ _CELL_METHODS = {"mean": "mean", "std": "standard_deviation", "min": "minimum", 
 _LONG_NAMES = {"mean": "ensemble mean", "std": "ensemble standard deviation", "min": "ensemble minimum",
                "max": "ensemble maximum"}
 _TIME_METHODS = {"accumulation": "sum", "max": "maximum", "min": "minimum", "mean": "mean"}
-_TIME_SHORT = {"accumulation": "sum", "max": "max", "min": "min", "mean": "mean"}
 
 WindowLike = np.timedelta64 | datetime.timedelta | str | int
 
@@ -145,13 +137,15 @@ def parse_window(window: WindowLike) -> np.timedelta64:
     >>> bool(parse_window(24) == parse_window("PT24H") == parse_window("1d"))
     True
     """
-    value = _duration(window, "window")
+    value = parse_duration(window, "window")
     if value <= np.timedelta64(0, "ns"):
         raise OptionError(f"window must be longer than zero, not {window!r}")
     return value
 
 
-def _duration(value: WindowLike, key: str) -> np.timedelta64:
+def parse_duration(value: WindowLike, key: str) -> np.timedelta64:
+    """Return a duration of zero or more (a window or a lead time) as ``timedelta64[ns]``; ``key`` names it
+    in the error (:func:`parse_window` takes the same forms)."""
     if isinstance(value, bool):
         raise OptionError(f"{key} must be a duration such as '24h', not {value!r}")
     if isinstance(value, (int, np.integer)):
@@ -180,33 +174,31 @@ def _duration(value: WindowLike, key: str) -> np.timedelta64:
     return result
 
 
-def window_label(window: WindowLike) -> str:
-    """Return the short label of a window length used in variable names: whole hours, else minutes.
+def window_minutes(window: WindowLike) -> int:
+    """Return a window length in whole minutes (what names and GRIB2 encode).
 
     Examples
     --------
-    >>> window_label("24h"), window_label("PT90M"), window_label("1d")
-    ('24h', '90min', '24h')
+    >>> window_minutes("24h"), window_minutes("PT90M"), window_minutes("1d")
+    (1440, 90, 1440)
     """
     minutes = parse_window(window) / np.timedelta64(1, "m")
     if minutes != int(minutes):
         raise OptionError(f"window {window!r} is not a whole number of minutes")
-    minutes = int(minutes)
-    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}min"
+    return int(minutes)
 
 
 def time_variable_name(field: str, kind: str, window: WindowLike) -> str:
-    """Return the name of a time product's variable, e.g. ``TOT_PREC_sum_3h`` or ``T_2M_max_24h``.
+    """Return the name of a time product's variable (:func:`nwpflow.naming.time_product_name`), e.g.
+    ``TOT_PREC_sum_3h`` or ``T_2M_max_24h``, from a window of any form :func:`parse_window` takes.
 
     Examples
     --------
-    >>> time_variable_name("TOT_PREC", "accumulation", "3h")
-    'TOT_PREC_sum_3h'
     >>> time_variable_name("VMAX_10M", "max", "PT90M")
     'VMAX_10M_max_90min'
     """
-    _check_choice("kind", kind, TIME_KINDS)
-    return f"{field}_{_TIME_SHORT[kind]}_{window_label(window)}"
+    check_choice("kind", kind, TIME_KINDS)
+    return time_product_name(field, kind, window_minutes(window))
 
 
 def window_indices(steps: np.ndarray, window: WindowLike, *, sliding: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -235,7 +227,7 @@ def window_indices(steps: np.ndarray, window: WindowLike, *, sliding: bool = Tru
     width = parse_window(window)
     steps = np.asarray(steps).astype("timedelta64[ns]")
     if steps.size > 1 and not np.all(np.diff(steps) > np.timedelta64(0, "ns")):
-        raise InputError(f"lead times must be strictly ascending, got {_hours(steps)}")
+        raise InputError(f"lead times must be strictly ascending, got {hours_text(steps)}")
     position = {value: i for i, value in enumerate(steps.tolist())}
     starts, ends = [], []
     for e, end in enumerate(steps):
@@ -248,12 +240,14 @@ def window_indices(steps: np.ndarray, window: WindowLike, *, sliding: bool = Tru
     return np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
 
 
-def _hours(steps) -> str:
+def hours_text(steps) -> str:
+    """Lead times as the errors show them: ``[0 h, 1.5 h]``."""
     values = np.asarray(steps).astype("timedelta64[ns]") / np.timedelta64(1, "h")
     return "[" + ", ".join(f"{v:g} h" for v in np.atleast_1d(values)) + "]"
 
 
-def _check_choice(key: str, value, allowed: Sequence) -> None:
+def check_choice(key: str, value, allowed: Sequence) -> None:
+    """Raise :class:`~nwpflow.errors.OptionError` naming ``key`` and the allowed values if ``value`` is none."""
     if value not in allowed:
         raise OptionError(f"{key} must be one of {', '.join(map(repr, allowed))}, not {value!r}")
 
@@ -286,12 +280,12 @@ def _base_attrs(data: xr.DataArray) -> dict:
 # ------------------------------------------------------------------------------------- ensemble
 
 
-def _ensemble_options(statistics, quantiles, thresholds, ddof, comparison):
+def check_ensemble_options(statistics, quantiles, thresholds, ddof, comparison):
     """Check the options of :func:`ensemble_statistics`; return the statistics, probabilities, thresholds."""
     statistics = list(dict.fromkeys(statistics))
     for statistic in statistics:
-        _check_choice("statistic", statistic, ENSEMBLE_STATISTICS)
-    _check_choice("comparison", comparison, COMPARISONS)
+        check_choice("statistic", statistic, ENSEMBLE_STATISTICS)
+    check_choice("comparison", comparison, COMPARISONS)
     try:
         probabilities = np.asarray(list(quantiles), dtype=np.float64).reshape(-1)
         levels = np.asarray(list(thresholds), dtype=np.float64).reshape(-1)
@@ -364,7 +358,7 @@ def ensemble_statistics(
     >>> [round(float(ds[v].values.flat[0]), 6) for v in ds.data_vars]
     [2.333333, 4.0, 2.0, 0.666667]
     """
-    statistics, probabilities, levels = _ensemble_options(statistics, quantiles, thresholds, ddof, comparison)
+    statistics, probabilities, levels = check_ensemble_options(statistics, quantiles, thresholds, ddof, comparison)
     name = name or (str(data.name) if data.name is not None else None)
     if not name:
         raise OptionError("the data has no name: give name=")
@@ -376,8 +370,8 @@ def ensemble_statistics(
     moments = np.empty((4, ncol), np.float32)
     qout = np.empty((probabilities.size, ncol), np.float32)
     pout = np.empty((levels.size, ncol), np.float32)
-    stats.ensemble_statistics(values, probabilities, levels, moments, qout, pout, ddof=int(ddof),
-                              skipna=bool(skipna), strict=comparison == ">")
+    kernels.stats.ensemble_statistics(values, probabilities, levels, moments, qout, pout, ddof=int(ddof),
+                                      skipna=bool(skipna), strict=comparison == ">")
 
     coords = _coords_without(data, dim)
     members = data[dim].values if dim in data.coords else np.arange(nmem)
@@ -397,10 +391,10 @@ def ensemble_statistics(
         if standard_name and statistic != "std":
             attrs["standard_name"] = standard_name
         if statistic == "std":
-            attrs["comment"] = (f"population standard deviation: divides by the number of members N (ddof=0)"
+            attrs["comment"] = ("population standard deviation: divides by the number of members N (ddof=0)"
                                 if ddof == 0 else f"divides by N - {ddof} (ddof={ddof})")
-        out[f"{name}_{statistic}"] = xr.DataArray(moments[index].reshape(shape), dims=rest, coords=coords,
-                                                  attrs=attrs)
+        out[ensemble_variable_name(name, statistic)] = xr.DataArray(moments[index].reshape(shape), dims=rest,
+                                                                    coords=coords, attrs=attrs)
     if probabilities.size:
         attrs = {**base, "long_name": f"ensemble quantiles of {long_name}", **common,
                  "comment": "linear interpolation between the sorted members at index (N - 1) p "
@@ -408,8 +402,9 @@ def ensemble_statistics(
         if standard_name:
             attrs["standard_name"] = standard_name
         quantile = xr.Variable("quantile", probabilities, {"long_name": "quantile probability", "units": "1"})
-        out[f"{name}_quantile"] = xr.DataArray(qout.reshape(probabilities.size, *shape), dims=("quantile", *rest),
-                                               coords={**coords, "quantile": quantile}, attrs=attrs)
+        out[ensemble_variable_name(name, QUANTILE)] = xr.DataArray(
+            qout.reshape(probabilities.size, *shape), dims=("quantile", *rest), coords={**coords, "quantile": quantile},
+            attrs=attrs)
     if levels.size:
         relation = "greater_than_or_equal_to" if comparison == ">=" else "greater_than"
         attrs = {"units": "1", "long_name": f"probability that {long_name} {comparison} threshold",
@@ -418,7 +413,7 @@ def ensemble_statistics(
             attrs["grid_mapping"] = base["grid_mapping"]
         threshold = xr.Variable("threshold", levels, {"long_name": f"threshold of {long_name}",
                                                       "units": data.attrs.get("units", "1")})
-        out[f"{name}_exceedance_probability"] = xr.DataArray(
+        out[ensemble_variable_name(name, EXCEEDANCE_PROBABILITY)] = xr.DataArray(
             pout.reshape(levels.size, *shape), dims=("threshold", *rest), coords={**coords, "threshold": threshold},
             attrs=attrs)
     return out
@@ -467,9 +462,10 @@ def _windows_or_fail(data: xr.DataArray, dim: str, window, sliding: bool, name: 
     steps = data[dim].values
     starts, ends = window_indices(steps, window, sliding=sliding)
     if not ends.size:
+        label = window_label(window_minutes(window))
         raise InputError(
-            f"no {window_label(window)} window (t - {window_label(window)}, t] is covered by the lead times "
-            f"{_hours(steps)}: a window needs the field at its start and at its end", field=name)
+            f"no {label} window (t - {label}, t] is covered by the lead times "
+            f"{hours_text(steps)}: a window needs the field at its start and at its end", field=name)
     return starts, ends
 
 
@@ -493,7 +489,7 @@ def accumulation(
     packing_step : float, sequence or DataArray, optional
         The GRIB packing step ``2^E 10^-D`` of the field at each lead time (a scalar for all, a
         sequence along ``step``, or a DataArray with a ``step`` dim whose maximum over the other dims is
-        taken); default 0 (float32 rounding only). See :func:`grib_packing_steps`.
+        taken); default 0 (float32 rounding only). See :func:`nwpflow.io.reader.read_field`.
     on_decrease : {"raise", "nan"}
         A decrease larger than the packing noise: raise :class:`DecreasingAccumulationError`, or set the
         points to NaN and log a warning. See the module's rules.
@@ -516,19 +512,20 @@ def accumulation(
     >>> accumulation(tp, "2h").values[:, 0]
     array([1. , 1.5], dtype=float32)
     """
-    _check_choice("on_decrease", on_decrease, DECREASE_POLICIES)
+    check_choice("on_decrease", on_decrease, DECREASE_POLICIES)
     name = str(data.name) if data.name is not None else "data"
     starts, ends = _windows_or_fail(data, dim, window, sliding, name)
     nstep = data.sizes[dim]
     quantum = _packing_per_step(packing_step, dim, nstep)
     values, rest, shape = _flatten(data, dim)
     out = np.empty((ends.size, values.shape[1]), np.float32)
-    stats.accumulation_deltas(values, starts, ends, quantum[starts] + quantum[ends], out)
+    kernels.stats.accumulation_deltas(values, starts, ends, quantum[starts] + quantum[ends], out)
     steps = data[dim].values.astype("timedelta64[ns]")
     for w in np.flatnonzero(np.any(out < 0, axis=1)):
         bad = out[w] < 0
         largest = float(-out[w][bad].min())
-        text = (f"decreases from lead time {_hours(steps[starts[w]])[1:-1]} to {_hours(steps[ends[w]])[1:-1]} at "
+        text = (f"decreases from lead time {hours_text(steps[starts[w]])[1:-1]} to "
+                f"{hours_text(steps[ends[w]])[1:-1]} at "
                 f"{int(bad.sum())} of {bad.size} points, by up to {largest:.6g} {data.attrs.get('units', '')}"
                 f" (more than its packing noise, {quantum[starts[w]] + quantum[ends[w]]:.3g} + float32 "
                 "rounding): an accumulated field should never decrease; check the input files")
@@ -537,7 +534,7 @@ def accumulation(
                                               points=int(bad.sum()), largest=largest)
         log.warning("field %r %s; these points are set to NaN", name, text)
         out[w][bad] = np.nan
-    label = window_label(window)
+    label = window_label(window_minutes(window))
     long_name = data.attrs.get("long_name", name)
     attrs = {**_base_attrs(data), "long_name": f"{long_name}: amount in the {label} before the lead time",
              "cell_methods": "time: sum", "window": label,
@@ -604,13 +601,13 @@ def window_statistic(
     >>> window_statistic(t, "2h", "max").values[:, 0]
     array([3., 3., 4.], dtype=float32)
     """
-    _check_choice("statistic", statistic, stats.WINDOW_STATISTICS)
+    check_choice("statistic", statistic, kernels.stats.WINDOW_STATISTICS)
     name = str(data.name) if data.name is not None else "data"
     starts, ends = _windows_or_fail(data, dim, window, sliding, name)
     values, rest, shape = _flatten(data, dim)
     out = np.empty((ends.size, values.shape[1]), np.float32)
-    stats.window_statistics(values, starts, ends, out, statistic=statistic, skipna=bool(skipna))
-    label = window_label(window)
+    kernels.stats.window_statistics(values, starts, ends, out, statistic=statistic, skipna=bool(skipna))
+    label = window_label(window_minutes(window))
     long_name = data.attrs.get("long_name", name)
     method = _TIME_METHODS[statistic]
     attrs = {**_base_attrs(data), "long_name": f"{label} {method} of {long_name}",
@@ -623,388 +620,21 @@ def window_statistic(
                           attrs)
 
 
-# ------------------------------------------------------------------------------------------ files
-
-
-def _is_grib(path: str) -> bool:
-    with open(path, "rb") as f:
-        return f.read(4) == b"GRIB"
-
-
-class _GribField:
-    """The messages of one field in one GRIB file, found by a headers-only scan (the data sections of
-    the other fields are never read)."""
-
-    def __init__(self, path: str, field: str):
-        self.path, self.field = path, field
-        self.spans: list[tuple[int, int]] = []  # (offset, length) of each message
-        self.packing: dict[np.timedelta64, float] = {}
-        self.names: set[str] = set()
-        with open(path, "rb") as f:
-            index = 0
-            while True:
-                try:
-                    handle = eccodes.codes_grib_new_from_file(f, headers_only=True)
-                except eccodes.GribInternalError as error:
-                    raise InputError(f"message {index + 1} is truncated or corrupt: {error}", path=path) from None
-                if handle is None:
-                    break
-                try:
-                    name = canonical_name(eccodes.codes_get_string(handle, "shortName"))
-                    self.names.add(name)
-                    if name == field:
-                        self.spans.append((eccodes.codes_get_long(handle, "offset"),
-                                           eccodes.codes_get_long(handle, "totalLength")))
-                        step = np.timedelta64(_step_minutes(handle), "m").astype("timedelta64[ns]")
-                        self.packing[step] = max(self.packing.get(step, 0.0), _packing_step(handle))
-                finally:
-                    eccodes.codes_release(handle)
-                index += 1
-        if not self.spans:
-            raise InputError(f"not found (the file holds: {', '.join(sorted(self.names)) or 'nothing'})", path=path,
-                             field=field)
-
-    def read(self) -> xr.DataArray:
-        """Decode the field with :func:`nwpflow.open_run`, from a temporary copy of its messages."""
-        import tempfile
-
-        from nwpflow.io import open_run
-
-        with tempfile.TemporaryDirectory(prefix="nwpflow-fanin-") as directory:
-            copy = os.path.join(directory, os.path.basename(self.path))
-            with open(self.path, "rb") as source, open(copy, "wb") as target:
-                for offset, length in self.spans:
-                    source.seek(offset)
-                    target.write(source.read(length))
-            try:
-                data = open_run([copy], [self.field], threads=1)[self.field]
-            except InputError as error:
-                raise InputError(f"{error} (the {self.field} messages of this file)", path=self.path,
-                                 field=self.field) from None
-        return data
-
-
-def _step_minutes(handle) -> int:
-    eccodes.codes_set_string(handle, "stepUnits", "m")
-    return eccodes.codes_get_long(handle, "endStep")
-
-
-def _packing_step(handle) -> float:
-    """``2^E 10^-D`` of simple/CCSDS packing; 0 for IEEE packing or a constant field (0 bits), exact."""
-    keys = {}
-    for key in ("bitsPerValue", "binaryScaleFactor", "decimalScaleFactor"):
-        keys[key] = eccodes.codes_get_long(handle, key) if eccodes.codes_is_defined(handle, key) else None
-    if not keys["bitsPerValue"] or keys["binaryScaleFactor"] is None:
-        return 0.0
-    return 2.0 ** keys["binaryScaleFactor"] * 10.0 ** -(keys["decimalScaleFactor"] or 0)
-
-
-def _read_field(path: str, field: str | None) -> tuple[xr.DataArray, dict[np.timedelta64, float]]:
-    """One field of one file, and its packing step at each lead time (GRIB; empty for NetCDF).
-
-    GRIB: the field's messages are decoded by :func:`nwpflow.open_run`. NetCDF: the variable ``field``
-    (or the file's only one) as nwpflow writes it, or the one whose ``GRIB_shortName`` means ``field``.
-    """
-    if not os.path.isfile(path):
-        raise InputError("no such file", path=path)
-    if _is_grib(path):
-        if field is None:
-            raise OptionError(f"give the field to read from the GRIB file {path!r}")
-        messages = _GribField(path, field)
-        return messages.read(), messages.packing
-    try:
-        dataset = xr.open_dataset(path, engine="netcdf4", decode_timedelta=True)
-    except (OSError, ValueError) as error:
-        raise InputError(f"cannot be read as GRIB or NetCDF: {error}", path=path) from None
-    with dataset:
-        names = [str(v) for v in dataset.data_vars if not str(v).endswith("_bounds")]
-        if field is None:
-            if len(names) != 1:
-                raise OptionError(f"{path!r} holds {', '.join(names) or 'no variable'}: give the field to use")
-            chosen = names[0]
-        elif field in dataset.data_vars:
-            chosen = field
-        else:
-            matches = [v for v in names if canonical_name(dataset[v].attrs.get("GRIB_shortName", v)) == field]
-            if len(matches) != 1:
-                raise InputError(f"not found (the file holds: {', '.join(names) or 'nothing'})", path=path,
-                                 field=field)
-            chosen = matches[0]
-        data = dataset[chosen].load()
-        quantum = float(abs(dataset[chosen].encoding.get("scale_factor", 0.0)))
-    if "number" in data.coords and "member" not in data.coords:
-        data = data.rename(number="member")
-    data.name = field or chosen
-    steps = list(data["step"].values.astype("timedelta64[ns]").reshape(-1)) if "step" in data.coords else [None]
-    return data, {step: quantum for step in steps}
-
-
-def _stack(parts: list[xr.DataArray], dim: str, labels: list, paths: list[str], name: str) -> xr.DataArray:
-    """Stack same-shaped fields along a new leading ``dim`` into one preallocated float32 array."""
-    first = parts[0]
-    for part, path in zip(parts[1:], paths[1:]):
-        if part.dims != first.dims or part.shape != first.shape:
-            raise InputError(f"has dims {dict(part.sizes)}, {paths[0]!r} has {dict(first.sizes)}", path=path,
-                             field=name)
-    values = np.empty((len(parts), *first.shape), dtype=np.float32)
-    for i, part in enumerate(parts):
-        values[i] = part.values
-    # valid_time differs between lead times; it is rebuilt from the reference time and the steps
-    coords = {k: v for k, v in first.coords.items() if k != dim and not (dim == "step" and k == "valid_time")}
-    coords[dim] = (dim, np.asarray(labels))
-    return xr.DataArray(values, dims=(dim, *first.dims), coords=coords, attrs=first.attrs, name=name)
-
-
-def compute_ensemble_products(
-    inputs: Sequence[str | os.PathLike],
-    output: str | os.PathLike,
-    statistics: Sequence[str] = ENSEMBLE_STATISTICS,
-    quantiles: Sequence[float] = (),
-    thresholds: Sequence[float] = (),
-    *,
-    field: str | None = None,
-    ddof: int = 0,
-    skipna: bool = False,
-    comparison: Literal[">=", ">"] = ">=",
-    threads: int | None = None,
-    formats: Sequence[str] | None = None,
-    grib2=None,
-    template=None,
-) -> Path:
-    """Read one file per member, compute the ensemble statistics, write them to one NetCDF file (and GRIB2).
-
-    Parameters
-    ----------
-    inputs : sequence of path-like
-        One file per member of one product (or field) and lead time: nwpflow's NetCDF outputs
-        (``results/{run}/{member}/{lead}h/{PRODUCT}.nc``), time products of each member, or GRIB files.
-        The member number is each file's ``member`` coordinate (else its position in ``inputs``); a
-        file that holds several members (an ERA5-style GRIB file) contributes each of them.
-    output : path-like
-        NetCDF file to write (atomically, :func:`nwpflow.io.write_netcdf`).
-    statistics, quantiles, thresholds, ddof, skipna, comparison
-        As :func:`ensemble_statistics`.
-    field : str, optional
-        The variable to read; default: the only data variable of each NetCDF file (required for GRIB).
-    threads : int, optional
-        numba threads.
-    formats, grib2, template : optional
-        Output formats (config ``formats``; ``None``: the format of ``output``), GRIB2 packing (config
-        ``grib2``) and the model run's GRIB files (or a :class:`~nwpflow.io.grib_writer.GribTemplate`) that
-        GRIB2 output takes its grid from (default: the GRIB files among ``inputs``). GRIB2 templates:
-        :mod:`nwpflow.io.grib_writer`.
-
-    Returns
-    -------
-    Path
-        The file written (the first format's).
-    """
-    from nwpflow.pipeline import set_threads
-
-    _ensemble_options(statistics, quantiles, thresholds, ddof, comparison)  # fail before reading
-    paths = [os.fspath(p) for p in inputs]
-    if not paths:
-        raise InputError("no input file given")
-    used = set_threads(threads)
-    start = time.perf_counter()
-    parts = [_read_field(path, field)[0] for path in paths]
-    name = field or str(parts[0].name)
-    split, labels, sources = [], [], []
-    for i, part in enumerate(parts):
-        if "member" in part.dims:  # a file with several members
-            for j in range(part.sizes["member"]):
-                split.append(part.isel(member=j))
-                labels.append(int(part["member"].values[j]))
-                sources.append(paths[i])
-            continue
-        split.append(part)
-        labels.append(int(part.coords["member"].values) if "member" in part.coords else i)
-        sources.append(paths[i])
-    parts = split
-    if len(set(labels)) != len(labels):
-        duplicate = next(m for m in labels if labels.count(m) > 1)
-        raise InputError(f"member {duplicate} is given twice: "
-                         f"{', '.join(p for p, m in zip(sources, labels) if m == duplicate)}", field=name)
-    if any("member" not in part.coords for part in parts):
-        log.warning("%s: files without a member coordinate are numbered by their position", name)
-    data = _stack(parts, "member", labels, sources, name)
-    del parts
-    log.info("read %s of %d members in %.2f s", name, len(labels), time.perf_counter() - start)
-    start = time.perf_counter()
-    result = ensemble_statistics(data, statistics, quantiles, thresholds, ddof=ddof, skipna=skipna,
-                                 comparison=comparison, name=name)
-    options = (f"statistics={list(statistics)}, quantiles={list(quantiles)}, thresholds={list(thresholds)}, "
-               f"ddof={ddof}, skipna={skipna}, comparison={comparison!r}")
-    written = _write(result, output, f"ensemble statistics of {name} over members {labels} ({options}) from "
-                                     f"{' '.join(map(os.path.basename, paths))}", formats, grib2,
-                     paths if template is None else template)
-    log.info("%s ensemble statistics written to %s in %.2f s (%d threads)", name, written,
-             time.perf_counter() - start, used)
-    return written
-
-
-def _write(result: xr.Dataset, output, history: str, formats, grib2, template) -> Path:
-    """Write ``result`` in every format of ``formats`` (:func:`nwpflow.pipeline.format_paths`)."""
-    from nwpflow.pipeline import format_paths, write_product
-
-    paths = format_paths(output, formats)
-    if "grib2" in paths:
-        from nwpflow.io.grib_writer import GribTemplate
-
-        if not isinstance(template, GribTemplate):
-            template = GribTemplate.from_files(template)
-    return write_product(result, paths, history=history, template=template, grib2=grib2)
-
-
-def grib_packing_steps(paths: Sequence[str | os.PathLike], field: str) -> dict[np.timedelta64, float]:
-    """Return the largest packing step ``2^E 10^-D`` of ``field`` at each lead time of GRIB files.
-
-    ``E`` and ``D`` are the binary and decimal scale factors of simple and CCSDS packing; a message with
-    no such keys (IEEE packing) or 0 bits per value (a constant field, which is exact) counts 0. Only
-    the headers are read.
-    """
-    steps: dict[np.timedelta64, float] = {}
-    for path in paths:
-        for step, quantum in _GribField(os.fspath(path), field).packing.items():
-            steps[step] = max(steps.get(step, 0.0), quantum)
-    return steps
-
-
-def compute_time_products(
-    inputs: Sequence[str | os.PathLike],
-    output: str | os.PathLike,
-    field: str,
-    kind: Literal["accumulation", "max", "min", "mean"],
-    window: WindowLike,
-    *,
-    lead_times: Sequence[WindowLike] | None = None,
-    sliding: bool = True,
-    skipna: bool = False,
-    on_decrease: Literal["raise", "nan"] = "raise",
-    threads: int | None = None,
-    formats: Sequence[str] | None = None,
-    grib2=None,
-    template=None,
-) -> Path:
-    """Read a field at every lead time of one member, compute a window product, write it to NetCDF (and GRIB2).
-
-    Parameters
-    ----------
-    inputs : sequence of path-like
-        One file per lead time (GRIB model output such as ``{member}/lfffDDHH0000``, or nwpflow NetCDF
-        product files), or files holding several lead times; not the constants file. The lead time is
-        each file's ``step`` (GRIB: its end step, whatever its units), or ``lead_times``.
-    output : path-like
-        NetCDF file to write (atomically, :func:`nwpflow.io.write_netcdf`).
-    field : str
-        Field or product name, e.g. ``"TOT_PREC"``, ``"T_2M"``, ``"VMAX_10M"``, ``"FF_10M"``.
-    kind : {"accumulation", "max", "min", "mean"}
-        ``accumulation``: :func:`accumulation` of a field accumulated since the model start;
-        the others: :func:`window_statistic`.
-    window : window-like
-        Window length, e.g. ``"3h"``, ``"24h"``, ``24`` (hours).
-    lead_times : sequence of window-like, optional
-        The lead time of each input file, for files that carry none (nwpflow's NetCDF product files);
-        checked against the files' own where they have one. Ints are hours.
-    sliding, skipna, on_decrease
-        As :func:`accumulation` / :func:`window_statistic` (``skipna`` is for window statistics only).
-    threads : int, optional
-        numba threads.
-    formats, grib2, template : optional
-        As :func:`compute_ensemble_products` (default template: the GRIB files among ``inputs``).
-
-    Returns
-    -------
-    Path
-        The file written (the first format's); its variable is :func:`time_variable_name` ``(field, kind,
-        window)``.
-    """
-    from nwpflow.pipeline import set_threads
-
-    _check_choice("kind", kind, TIME_KINDS)
-    _check_choice("on_decrease", on_decrease, DECREASE_POLICIES)
-    parse_window(window)
-    paths = [os.fspath(p) for p in inputs]
-    if not paths:
-        raise InputError("no input file given", field=field)
-    if lead_times is not None and len(lead_times) != len(paths):
-        raise OptionError(f"lead_times has {len(lead_times)} values for {len(paths)} input files")
-    used = set_threads(threads)
-    start = time.perf_counter()
-    parts, labels = [], []
-    packing: dict[np.timedelta64, float] = {}
-    for i, path in enumerate(paths):
-        part, quanta = _read_field(path, field)
-        given = None if lead_times is None else _duration(lead_times[i], "lead_times")
-        if "step" in part.dims:
-            if given is not None:
-                raise OptionError(f"{path!r} holds {part.sizes['step']} lead times; lead_times is for files of one")
-            for j in range(part.sizes["step"]):
-                parts.append(part.isel(step=j, drop=True))
-                labels.append((part["step"].values[j].astype("timedelta64[ns]"), path))
-            packing.update(quanta)
-            continue
-        own = part.coords["step"].values.astype("timedelta64[ns]") if "step" in part.coords else None
-        if own is not None and given is not None and own != given:
-            raise InputError(f"is lead time {_hours(own)[1:-1]}, lead_times says {_hours(given)[1:-1]}", path=path,
-                             field=field)
-        step = own if own is not None else given
-        if step is None:
-            raise InputError("carries no lead time (step): give lead_times", path=path, field=field)
-        parts.append(part.drop_vars(["step", "valid_time"], errors="ignore"))
-        labels.append((step, path))
-        packing[step] = max(quanta.values(), default=0.0)  # a file of one lead time: its own step
-    order = sorted(range(len(labels)), key=lambda i: labels[i][0])
-    steps = [labels[i][0] for i in order]
-    for a, b in zip(order, order[1:]):
-        if labels[a][0] == labels[b][0]:
-            raise InputError(f"lead time {_hours(labels[a][0])[1:-1]} is given twice: {labels[a][1]!r} and "
-                             f"{labels[b][1]!r}", field=field)
-    data = _stack([parts[i] for i in order], "step", steps, [labels[i][1] for i in order], field)
-    data = data.assign_coords(step=("step", np.asarray(steps, dtype="timedelta64[ns]"),
-                                    {"long_name": "lead time", "standard_name": "forecast_period"}))
-    if "time" in data.coords and data["time"].ndim == 0:
-        data = data.assign_coords(valid_time=("step", data["time"].values + data["step"].values,
-                                              {"standard_name": "time", "long_name": "valid time"}))
-    del parts
-    log.info("read %s at %d lead times in %.2f s", field, data.sizes["step"], time.perf_counter() - start)
-    start = time.perf_counter()
-    if kind == "accumulation":
-        try:
-            result = accumulation(data, window, packing_step=[packing.get(step, 0.0) for step in steps],
-                                  on_decrease=on_decrease, sliding=sliding)
-        except DecreasingAccumulationError as error:
-            files = {step: path for step, path in labels}
-            raise DecreasingAccumulationError(
-                f"{str(error).split(': ', 1)[1]} (files {files[error.start]!r} and {files[error.end]!r})",
-                field=field, start=error.start, end=error.end, points=error.points, largest=error.largest,
-            ) from None
-    else:
-        result = window_statistic(data, window, kind, skipna=skipna, sliding=sliding)
-    history = (f"{result.name} ({kind} over {window_label(window)} windows, sliding={sliding}) from "
-               f"{' '.join(map(os.path.basename, paths))}")
-    written = _write(with_bounds(result, window), output, history, formats, grib2,
-                     paths if template is None else template)
-    log.info("%s written to %s in %.2f s (%d windows, %d threads)", result.name, written,
-             time.perf_counter() - start, result.sizes["step"], used)
-    return written
-
-
 __all__ = [
     "COMPARISONS",
     "DECREASE_POLICIES",
     "DecreasingAccumulationError",
-    "ENSEMBLE_STATISTICS",
     "TIME_KINDS",
     "accumulation",
-    "compute_ensemble_products",
-    "compute_time_products",
+    "check_choice",
+    "check_ensemble_options",
     "ensemble_statistics",
-    "grib_packing_steps",
+    "hours_text",
+    "parse_duration",
     "parse_window",
     "time_variable_name",
     "window_indices",
-    "window_label",
+    "window_minutes",
     "window_statistic",
     "with_bounds",
 ]

@@ -32,20 +32,12 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from nwpflow import constants
+from nwpflow import constants, kernels
 from nwpflow.errors import InputError, OptionError
 from nwpflow.io.datamodel import FIELDS, FULL, HALF, OTHER_LEVEL_DIMS
-from nwpflow.kernels.vertical import (
-    LINEAR,
-    LOG,
-    NEAREST,
-    apply_brackets,
-    boundary_layer_height,
-    extrapolate_below,
-    freezing_level_height,
-    vertical_brackets,
-)
+from nwpflow.kernels.codes import LINEAR, LOG, NEAREST
 from nwpflow.products._columns import as_field, at_mass_points, columns, lead_dims, outer_index
+from nwpflow.io.grib2_codes import ISOTHERM_ZERO, Grib2Parameter
 from nwpflow.products.registry import Option, Product, registry
 
 PRESSURE = "pressure"
@@ -126,7 +118,7 @@ def _brackets(coord: np.ndarray, targets: np.ndarray, method: int, **flags) -> t
     index = np.empty((outer, targets.size, ncol), dtype=np.int32)
     weight = np.empty((outer, targets.size, ncol), dtype=np.float64)
     for i in range(outer):
-        vertical_brackets(coord[i], targets, index[i], weight[i], method=method, **flags)
+        kernels.vertical.vertical_brackets(coord[i], targets, index[i], weight[i], method=method, **flags)
     return index, weight
 
 
@@ -192,13 +184,14 @@ def _to_pressure(dataset: xr.Dataset, cache: dict, name: str, levels, method: st
     t_max, h1, h2 = constants.fullpos_below_ground
     for i in range(outer):
         idx = outer_index(index, i)
-        apply_brackets(outer_index(values, i), idx, outer_index(weight, i), out[i], half=half,
-                       constant_below=extrapolate, scale=scale)
+        kernels.vertical.apply_brackets(outer_index(values, i), idx, outer_index(weight, i), out[i], half=half,
+                                        constant_below=extrapolate, scale=scale)
         if surface:
-            extrapolate_below(idx, targets, outer_index(t_columns, i)[nlev - 1], outer_index(p_columns, i)[nlev - 1],
-                              outer_index(ps, i), outer_index(zs, i), out[i], quantity=quantity, rd=constants.Rd,
-                              g=constants.g, lapse_rate=constants.standard_lapse_rate, t_max=t_max, h1=h1, h2=h2,
-                              factor=1.0 / constants.g if name == "HGT" else 1.0)
+            kernels.vertical.extrapolate_below(
+                idx, targets, outer_index(t_columns, i)[nlev - 1], outer_index(p_columns, i)[nlev - 1],
+                outer_index(ps, i), outer_index(zs, i), out[i], quantity=quantity, rd=constants.Rd, g=constants.g,
+                lapse_rate=constants.standard_lapse_rate, t_max=t_max, h1=h1, h2=h2,
+                factor=1.0 / constants.g if name == "HGT" else 1.0)
     sizes = {**p.sizes, **field.sizes, PRESSURE: len(levels)}
     for data in surface.values():
         sizes.update(data.sizes)
@@ -296,7 +289,7 @@ def _to_height(dataset: xr.Dataset, cache: dict, name: str, levels, method: str,
     outer = max(index.shape[0], values.shape[0])
     out = np.empty((outer, len(levels), values.shape[-1]), dtype=np.float32)
     for i in range(outer):
-        apply_brackets(outer_index(values, i), outer_index(index, i), outer_index(weight, i), out[i])
+        kernels.vertical.apply_brackets(outer_index(values, i), outer_index(index, i), outer_index(weight, i), out[i])
     sizes = {**hhl.sizes, **field.sizes, HEIGHT: len(levels)}
     result = as_field(out, field, leads, HEIGHT, sizes)
     return result.assign_coords({HEIGHT: _coordinate(levels, HEIGHT, reference)})
@@ -384,8 +377,9 @@ def freezing_level(dataset: xr.Dataset, *, cache: dict, extrapolate: bool, searc
     outer = max(temperature.shape[0], heights.shape[0])
     out = np.empty((outer, temperature.shape[-1]), dtype=np.float32)
     for i in range(outer):
-        freezing_level_height(outer_index(temperature, i), outer_index(heights, i), out[i], t0=constants.T0,
-                              extrapolate=bool(extrapolate), search_limit=search_limit)
+        kernels.vertical.freezing_level_height(outer_index(temperature, i), outer_index(heights, i), out[i],
+                                               t0=constants.T0, extrapolate=bool(extrapolate),
+                                               search_limit=search_limit)
     return as_field(out, t, leads, None, {**hhl.sizes, **t.sizes})
 
 
@@ -427,7 +421,8 @@ def pbl_height(dataset: xr.Dataset, *, cache: dict, critical) -> xr.DataArray:
     outer = max(values.shape[0], heights.shape[0])
     out = np.empty((outer, values.shape[-1]), dtype=np.float32)
     for i in range(outer):
-        boundary_layer_height(outer_index(values, i), outer_index(heights, i), out[i], critical=critical)
+        kernels.vertical.boundary_layer_height(outer_index(values, i), outer_index(heights, i), out[i],
+                                               critical=critical)
     return as_field(out, brn, leads, None, {**hhl.sizes, **brn.sizes})
 
 
@@ -453,6 +448,7 @@ for _name in INTERPOLATED_FIELDS:
         inputs=("P", _name, "PS", "HSURF") if _name == "T" else ("P", _name),
         function=_pressure_function(_name, _info.long_name, _info.units),
         standard_name=_info.standard_name,
+        grib2=_info.grib2,
         options=_pressure_options(_name),
         reference="meteodata-lab operators/vertical_interpolation.py::interpolate_k2p; below ground: IFS "
                   "FullPos (meteodata-lab operators/vertical_extrapolation.py)"
@@ -466,6 +462,7 @@ for _name in INTERPOLATED_FIELDS:
         inputs=(_name, "HHL"),
         function=_height_function(_name, _info.long_name, _info.units),
         standard_name=_info.standard_name,
+        grib2=_info.grib2,
         options={
             "levels": Option(DEFAULT_HEIGHTS, "target heights [m]"),
             "method": Option("linear", "interpolation linear in height (linear) or the nearest level (nearest)",
@@ -476,9 +473,9 @@ for _name in INTERPOLATED_FIELDS:
         validation=_INTERPOLATION_VALIDATION["HL"],
     ))
 
-for _name, _description, _units, _standard in (
-    ("FI", "geopotential on pressure levels", "m2 s-2", "geopotential"),
-    ("HGT", "geopotential height on pressure levels", "m", "geopotential_height"),
+for _name, _description, _units, _standard, _grib2 in (
+    ("FI", "geopotential on pressure levels", "m2 s-2", "geopotential", Grib2Parameter(3, 4, "FI")),
+    ("HGT", "geopotential height on pressure levels", "m", "geopotential_height", Grib2Parameter(3, 5, "GH")),
 ):
     registry.register(Product(
         name=f"{_name}_PL",
@@ -487,6 +484,7 @@ for _name, _description, _units, _standard in (
         inputs=("P", "HHL", "T", "PS", "HSURF"),
         function=_pressure_function(_name, _description.removesuffix(" on pressure levels"), _units),
         standard_name=_standard,
+        grib2=_grib2,
         options=_pressure_options(_name),
         reference="full-level height interpolated with meteodata-lab's interpolate_k2p; below ground: IFS FullPos "
                   "(meteodata-lab extrapolate_geopotential_sfc2p)",
@@ -500,6 +498,7 @@ registry.register(Product(
     units="m",
     inputs=("T", "HHL"),
     function=freezing_level,
+    grib2=Grib2Parameter(3, 6, "HZEROCL", ISOTHERM_ZERO),
     options={
         "extrapolate": Option(False, "extrapolate below the lowest level where the whole column is below freezing "
                                      "(meteodata-lab semantics)", (False, True)),
@@ -518,6 +517,7 @@ registry.register(Product(
     inputs=("HHL",),
     function=pbl_height,
     standard_name="atmosphere_boundary_layer_thickness",
+    grib2=Grib2Parameter(3, 18, "HPBL"),
     options={"critical": Option(0.22, "critical bulk Richardson number")},
     requires=("BRN",),
     reference="bulk Richardson method, Vogelezang and Holtslag 1996 (BLM 81); BRN as MeteoSwiss fieldextra",

@@ -14,7 +14,9 @@ from typing import Any
 
 import xarray as xr
 
-from nwpflow.errors import InputError, OptionError, UnknownProductError
+from nwpflow.errors import InputError, NwpflowError, OptionError, UnknownProductError
+from nwpflow.io import grib2_codes
+from nwpflow.io.grib2_codes import Grib2Parameter
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ class Product:
     :func:`compute` takes them from the dataset when present (a product file read back), else from
     ``cache``, else computes and caches them. ``cache`` is a dict shared by the products of one job, in
     which a product may also keep intermediate results other products reuse (e.g. one parcel ascent for
-    CAPE_ML and CIN_ML), keyed by a tuple that starts with its own name.
+    CAPE_ML and CIN_ML), keyed by a tuple that starts with its own name. ``grib2`` is its GRIB2
+    parameter (and fixed surface, for a product without a vertical dim): what GRIB2 output writes and
+    reads back (:mod:`nwpflow.io.grib2_codes`); ``None``: the product cannot be written as GRIB2.
     """
 
     name: str
@@ -54,6 +58,7 @@ class Product:
     standard_name: str | None = None
     options: Mapping[str, Option] = field(default_factory=dict)
     requires: tuple[str, ...] = ()
+    grib2: Grib2Parameter | None = None
     reference: str = ""
     validation: str = ""
 
@@ -76,6 +81,8 @@ class Registry(Mapping[str, Product]):
     def register(self, product: Product) -> Product:
         if product.name in self._products:
             raise ValueError(f"product {product.name!r} is registered twice")
+        if product.grib2 is not None:
+            grib2_codes.declare(product.name, product.grib2)
         self._products[product.name] = product
         return product
 
@@ -94,6 +101,56 @@ class Registry(Mapping[str, Product]):
 
 registry = Registry()
 """Every product nwpflow knows."""
+
+PLUGIN_GROUP = "nwpflow.products"
+"""Entry-point group of packages that add products: each entry point names a module that registers its
+products on import, e.g. in a plugin's ``pyproject.toml``::
+
+    [project.entry-points."nwpflow.products"]
+    shear = "mypackage.shear"
+"""
+
+
+def load_plugins() -> list[str]:
+    """Import the modules of the installed plugins (:data:`PLUGIN_GROUP`), which register their products;
+    return the entry points' names. A plugin that fails to import stops with an error naming it."""
+    from importlib.metadata import entry_points
+
+    loaded = []
+    for point in entry_points(group=PLUGIN_GROUP):
+        if point.name in loaded:  # the same distribution found twice on sys.path
+            continue
+        try:
+            point.load()
+        except Exception as error:
+            raise NwpflowError(f"product plugin {point.name!r} ({point.value}) failed to load: "
+                               f"{type(error).__name__}: {error}") from error
+        loaded.append(point.name)
+    return loaded
+
+
+def required_products(products: list[str]) -> list[str]:
+    """Return ``products`` and every product they require (``requires``), each once, requirements first.
+
+    Examples
+    --------
+    >>> required_products(["HPBL"])
+    ['BRN', 'HPBL']
+    """
+    ordered: dict[str, None] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            raise NwpflowError(f"products require each other in a cycle: {' -> '.join((*path, name))}")
+        if name in ordered:
+            return
+        for required in registry[name].requires:
+            visit(required, (*path, name))
+        ordered[name] = None
+
+    for product in products:
+        visit(product, ())
+    return list(ordered)
 
 
 def fields_needed(products: list[str], available: set[str] | None = None) -> list[str]:

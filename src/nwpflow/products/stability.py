@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from nwpflow import constants
+from nwpflow import constants, kernels
 from nwpflow.errors import InputError
 from nwpflow.io.datamodel import FULL, HALF
-from nwpflow.kernels.brn import bulk_richardson_number
 from nwpflow.products._columns import as_field, at_mass_points, columns, lead_dims, outer_index
+from nwpflow.io.grib2_codes import Grib2Parameter
 from nwpflow.products.registry import Product, registry
 
 
@@ -45,7 +45,7 @@ def _brn(dataset: xr.Dataset, *, cache: dict) -> xr.DataArray:
     outer = max(a.shape[0] for a in arrays.values())
     out = np.empty((outer, nlev, arrays["T"].shape[-1]), dtype=np.float32)
     for i in range(outer):
-        bulk_richardson_number(
+        kernels.brn.bulk_richardson_number(
             *(outer_index(arrays[name], i) for name in ("P", "T", "QV", "U", "V")),
             outer_index(z_half, i), outer_index(z_surface, i), out[i],
             kappa=constants.kappa, rv_rd_minus_1=constants.rv_rd_minus_1, g=constants.g, p0=constants.p0,
@@ -60,6 +60,7 @@ registry.register(Product(
     units="1",
     inputs=("P", "T", "QV", "U", "V", "HHL", "HSURF"),
     function=_brn,
+    grib2=Grib2Parameter(7, 16, "BRN"),
     reference="MeteoSwiss fieldextra / meteodata-lab operators/brn.py",
     validation="meteodata-lab fbrn on the IFS L137 file (float64 inputs, its constants): rtol 1e-6",
 ))

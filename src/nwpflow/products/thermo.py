@@ -25,11 +25,11 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from nwpflow import constants
+from nwpflow import constants, kernels
 from nwpflow.errors import InputError
 from nwpflow.io.datamodel import FULL
-from nwpflow.kernels import thermo
 from nwpflow.products._columns import as_field, columns, lead_dims, outer_index
+from nwpflow.io.grib2_codes import Grib2Parameter
 from nwpflow.products.registry import Option, Product, registry
 
 SATURATION_FORMS = ("tetens", "ambaum")
@@ -47,11 +47,11 @@ _SATURATION = Option(
 def saturation_forms(saturation: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """``(water, ice)`` coefficients ``(A, a, B, C)`` of the kernels for option ``saturation``."""
     if saturation == "tetens":
-        return (thermo.magnus_coefficients(*constants.tetens_water),
-                thermo.magnus_coefficients(*constants.tetens_ice))
+        return (kernels.thermo.magnus_coefficients(*constants.tetens_water),
+                kernels.thermo.magnus_coefficients(*constants.tetens_ice))
     if saturation == "ambaum":
-        return (thermo.ambaum_coefficients(*constants.ambaum_water),
-                thermo.ambaum_coefficients(*constants.ambaum_ice))
+        return (kernels.thermo.ambaum_coefficients(*constants.ambaum_water),
+                kernels.thermo.ambaum_coefficients(*constants.ambaum_ice))
     raise ValueError(f"saturation must be one of {', '.join(map(repr, SATURATION_FORMS))}, not {saturation!r}")
 
 
@@ -96,7 +96,7 @@ def _theta(dataset: xr.Dataset, *, cache: dict) -> xr.DataArray:
     meteodata-lab use 0.285691, MetPy 2/7) [COSMO-PartII]_. Poisson's equation, e.g. [Bolton1980]_ eq. 7.
     """
     def compute(p, t, out):
-        thermo.potential_temperature(p, t, out, kappa=constants.kappa, p0=constants.p0)
+        kernels.thermo.potential_temperature(p, t, out, kappa=constants.kappa, p0=constants.p0)
     return _pointwise(dataset, ("P", "T"), compute)
 
 
@@ -112,8 +112,8 @@ def _theta_v(dataset: xr.Dataset, *, cache: dict) -> xr.DataArray:
     constants (:math:`R_v/R_d - 1` = 0.607769); no condensate loading (as meteodata-lab's ``fthetav``).
     """
     def compute(p, t, qv, out):
-        thermo.virtual_potential_temperature(p, t, qv, out, kappa=constants.kappa, p0=constants.p0,
-                                             rv_rd_minus_1=constants.rv_rd_minus_1)
+        kernels.thermo.virtual_potential_temperature(p, t, qv, out, kappa=constants.kappa, p0=constants.p0,
+                                                     rv_rd_minus_1=constants.rv_rd_minus_1)
     return _pointwise(dataset, ("P", "T", "QV"), compute)
 
 
@@ -143,7 +143,7 @@ def _theta_e(dataset: xr.Dataset, *, cache: dict, method: str, saturation: str) 
     water, _ = saturation_forms(saturation)
 
     def compute(p, t, qv, out):
-        thermo.equivalent_potential_temperature(
+        kernels.thermo.equivalent_potential_temperature(
             p, t, qv, out, method=method, saturation=water, kappa=constants.kappa, p0=constants.p0,
             epsilon=constants.epsilon, lv=constants.Lv, cpd=constants.cpd)
     return _pointwise(dataset, ("P", "T", "QV"), compute)
@@ -166,7 +166,7 @@ def _td(dataset: xr.Dataset, *, cache: dict, saturation: str) -> xr.DataArray:
     water, _ = saturation_forms(saturation)
 
     def compute(p, qv, out):
-        thermo.dewpoint(p, qv, out, saturation=water, epsilon=constants.epsilon)
+        kernels.thermo.dewpoint(p, qv, out, saturation=water, epsilon=constants.epsilon)
     return _pointwise(dataset, ("P", "QV"), compute)
 
 
@@ -192,9 +192,9 @@ def _relhum(dataset: xr.Dataset, *, cache: dict, phase: str, saturation: str, cl
     bounds = None if clip == "none" else (0.0, 100.0)
 
     def compute(p, t, qv, out):
-        thermo.relative_humidity(p, t, qv, out, phase=phase, water=water, ice=ice,
-                                 mixed_range=constants.mixed_phase_range, epsilon=constants.epsilon,
-                                 clip=bounds)
+        kernels.thermo.relative_humidity(p, t, qv, out, phase=phase, water=water, ice=ice,
+                                         mixed_range=constants.mixed_phase_range, epsilon=constants.epsilon,
+                                         clip=bounds)
     return _pointwise(dataset, ("P", "T", "QV"), compute)
 
 
@@ -215,6 +215,7 @@ registry.register(Product(
     units="K",
     inputs=("P", "T"),
     function=_theta,
+    grib2=Grib2Parameter(0, 2, "PT"),
     standard_name="air_potential_temperature",
     reference="Poisson's equation ([Bolton1980]_ eq. 7) with COSMO/ICON constants, Rd/cpd = 287.05/1005 "
               "[COSMO-PartII]_",
@@ -231,6 +232,7 @@ registry.register(Product(
     units="K",
     inputs=("P", "T", "QV"),
     function=_theta_v,
+    grib2=Grib2Parameter(0, 15, "THETA_V"),
     reference="T (1 + (Rv/Rd - 1) qv) (p0/p)^(Rd/cpd) ([Stull1988]_ eq. 1.5.1a) with COSMO/ICON constants",
     validation="MetPy 1.7.1 published values (test_virtual_temperature, test_virtual_potential_temperature; "
                "MetPy's kappa, epsilon): published digits and rtol 1e-7; meteodata-lab fthetav on the IFS L137 "
@@ -244,6 +246,7 @@ registry.register(Product(
     units="K",
     inputs=("P", "T", "QV"),
     function=_theta_e,
+    grib2=Grib2Parameter(0, 3, "THETAE"),
     standard_name="equivalent_potential_temperature",
     options={
         "method": Option("bolton", "'bolton' ([Bolton1980]_ eq. 39 with T_L of eq. 15) or 'fieldextra' "
@@ -264,6 +267,7 @@ registry.register(Product(
     units="K",
     inputs=("P", "QV"),
     function=_td,
+    grib2=Grib2Parameter(0, 6, "TD"),
     standard_name="dew_point_temperature",
     options={"saturation": _SATURATION},
     reference="exact inverse of the saturation vapour pressure over water: COSMO Magnus-Tetens [COSMO-PartII]_ "
@@ -280,6 +284,7 @@ registry.register(Product(
     units="%",
     inputs=("P", "T", "QV"),
     function=_relhum,
+    grib2=Grib2Parameter(1, 1, "RELHUM"),
     standard_name="relative_humidity",
     options={
         "phase": Option("water", "saturation over 'water', 'ice' or 'mixed' (IFS blend between 250.16 and "
@@ -302,6 +307,7 @@ registry.register(Product(
     units="%",
     inputs=("P", "T", "QV"),
     function=_rh_ice,
+    grib2=Grib2Parameter(1, 94, "RH_ICE"),
     options={"saturation": _SATURATION, "clip": _CLIP},
     reference="100 e / e_s,ice(T) with COSMO Magnus-Tetens over ice (b2i, b4i) [COSMO-PartII]_",
     validation="meteodata-lab relhum(phase='ice') on the IFS L137 file (IFS coefficients, earthkit's epsilon): "

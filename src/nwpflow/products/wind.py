@@ -15,10 +15,11 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from nwpflow import kernels
 from nwpflow.errors import InputError
 from nwpflow.io.datamodel import FULL
-from nwpflow.kernels.wind import grid_rotation, wind_direction, wind_speed
 from nwpflow.products._columns import as_field, at_mass_points, columns, horizontal_dims, lead_dims
+from nwpflow.io.grib2_codes import HEIGHT_10M, Grib2Parameter
 from nwpflow.products.registry import Option, Product, registry
 
 ROTATED_POLE = "rotated_latitude_longitude"
@@ -45,7 +46,7 @@ def _speed(dataset: xr.Dataset, u_name: str, v_name: str) -> xr.DataArray:
     (u, v), like, leads, vertical = _components(dataset, u_name, v_name)
     out = np.empty(u.shape, dtype=np.float32)
     for i in range(out.shape[0]):
-        wind_speed(u[i], v[i], out[i])
+        kernels.wind.wind_speed(u[i], v[i], out[i])
     return as_field(out, like, leads, vertical, dict(like.sizes))
 
 
@@ -82,7 +83,7 @@ def _rotation(dataset: xr.Dataset, like: xr.DataArray, cache: dict, components: 
                 raise InputError(f"a rotated-pole grid needs the coordinate {name!r} on {hdims} to rotate the "
                                  "winds to geographic north", field=str(like.name))
         lat, lon = (dataset[name].transpose(*hdims).values.ravel() for name in ("latitude", "longitude"))
-        cache[key] = grid_rotation(lat, lon, pole_latitude=pole[0], pole_longitude=pole[1])
+        cache[key] = kernels.wind.grid_rotation(lat, lon, pole_latitude=pole[0], pole_longitude=pole[1])
     return cache[key]
 
 
@@ -91,7 +92,7 @@ def _direction(dataset: xr.Dataset, u_name: str, v_name: str, cache: dict, compo
     rotation = _rotation(dataset, like, cache, components)
     out = np.empty(u.shape, dtype=np.float32)
     for i in range(out.shape[0]):
-        wind_direction(u[i], v[i], out[i], rotation)
+        kernels.wind.wind_direction(u[i], v[i], out[i], rotation)
     return as_field(out, like, leads, vertical, dict(like.sizes))
 
 
@@ -182,6 +183,7 @@ registry.register(Product(
     inputs=("U", "V"),
     function=_ff,
     standard_name="wind_speed",
+    grib2=Grib2Parameter(2, 1, "SP"),
     reference="fieldextra FF; meteodata-lab operators/wind.py speed (GRIB shortName SP)",
     validation=_SPEED_VALIDATION,
 ))
@@ -193,6 +195,7 @@ registry.register(Product(
     inputs=("U_10M", "V_10M"),
     function=_ff_10m,
     standard_name="wind_speed",
+    grib2=Grib2Parameter(2, 1, "SP_10M", HEIGHT_10M),
     reference="fieldextra FF_10M; meteodata-lab operators/wind.py speed (GRIB shortName SP_10M)",
     validation=_SPEED_VALIDATION.replace("on the IFS L137 file", "on the ICON-like sample"),
 ))
@@ -204,6 +207,7 @@ registry.register(Product(
     inputs=("U", "V"),
     function=_dd,
     standard_name="wind_from_direction",
+    grib2=Grib2Parameter(2, 0, "DD"),
     options={"components": _COMPONENTS},
     reference="COSMO uvrot2uv [COSMO-PartI]_; calm and north convention [WMO306]_ (as MetPy); "
               "vectorised Cephes arctangent [Moshier1989]_",
@@ -217,6 +221,7 @@ registry.register(Product(
     inputs=("U_10M", "V_10M"),
     function=_dd_10m,
     standard_name="wind_from_direction",
+    grib2=Grib2Parameter(2, 0, "DD_10M", HEIGHT_10M),
     options={"components": _COMPONENTS},
     reference="COSMO uvrot2uv [COSMO-PartI]_; calm and north convention [WMO306]_ (as MetPy); "
               "vectorised Cephes arctangent [Moshier1989]_",

@@ -13,7 +13,7 @@ of that. A bundle pays both once::
 Each product is an independent ``dask.delayed`` task that reads the shared dataset; a product another
 one requires is computed once, as its own task, when it is in the bundle, or read back from its file
 when it is not. The products run :func:`nwpflow.products.compute` exactly as the one-product jobs do
-(:func:`nwpflow.pipeline.compute_products`), so the files hold the same bits.
+(:func:`nwpflow.jobs.compute.compute_products`), so the files hold the same bits.
 
 Threads (:func:`plan_threads`): a job has ``threads`` cores. Decoding runs alone, on all of them. The
 products then run ``workers`` at a time, each with ``threads // workers`` numba threads
@@ -40,6 +40,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import dask
+import numba
+from dask import delayed
+from numba.np.ufunc import parallel
+
+from nwpflow.io.reader import open_run
+from nwpflow.jobs.frame import job, log_cache_use, set_threads
+from nwpflow.jobs.outputs import grib2_template, history_of, plan_outputs, products_in_files, write_product
+from nwpflow.products import compute, fields_needed, registry
 
 log = logging.getLogger("nwpflow")
 
@@ -52,9 +61,6 @@ _WRITE_LOCK = threading.Lock()
 def threading_layer() -> str:
     """Return the threading layer numba uses in this process (``tbb``, ``omp`` or ``workqueue``),
     starting numba's threads if they are not running yet."""
-    import numba
-    from numba.np.ufunc import parallel
-
     parallel._launch_threads()  # what numba does before its first parallel call; idempotent
     return numba.threading_layer()
 
@@ -114,25 +120,19 @@ def compute_bundle(
         ``products`` (e.g. BRN.nc for HPBL); each needed field is decoded once.
     outputs : Mapping
         Product name -> file to write (with ``formats``, one file per format: the path with each format's
-        suffix, :func:`nwpflow.pipeline.format_paths`).
+        suffix, :func:`nwpflow.naming.format_paths`).
     options : Mapping, optional
         Per-product options, ``{product: {option: value}}``.
     threads : int
         Cores of the job: decoding threads, then dask workers x numba threads (:func:`plan_threads`).
     formats, grib2 : optional
-        Output formats and GRIB2 packing, as :func:`nwpflow.pipeline.compute_products`.
+        Output formats and GRIB2 packing, as :func:`nwpflow.jobs.compute.compute_products`.
 
     Returns
     -------
     dict
         Product name -> path written (the first format's file).
     """
-    import dask
-    from dask import delayed
-
-    from nwpflow.pipeline import grib2_template, plan_outputs, products_in_files, set_threads
-    from nwpflow.products import fields_needed, registry
-
     options = {name: dict(opts) for name, opts in (options or {}).items()}
     products, paths = plan_outputs(products, outputs, options=options, formats=formats, grib2=grib2)
     inputs = [os.fspath(p) for p in inputs]
@@ -187,9 +187,6 @@ def _closure(name: str, registry, available: set[str]) -> list[str]:
 
 
 def _read(inputs: list[str], fields: list[str], threads: int):
-    from nwpflow.io import open_run
-    from nwpflow.pipeline import set_threads
-
     set_threads(threads)
     start = time.perf_counter()
     dataset = open_run(inputs, fields, threads=threads)
@@ -199,10 +196,6 @@ def _read(inputs: list[str], fields: list[str], threads: int):
 
 
 def _compute(name: str, dataset, requirements: dict, options: dict, cache: dict, threads: int):
-    import numba
-
-    from nwpflow.products import compute
-
     numba.set_num_threads(threads)  # per calling thread: this dask worker's share of the job's cores
     start = time.perf_counter()
     if requirements:
@@ -214,8 +207,6 @@ def _compute(name: str, dataset, requirements: dict, options: dict, cache: dict,
 
 
 def _write(name: str, result, paths, inputs: list[str], template, grib2) -> Path:
-    from nwpflow.pipeline import history_of, write_product
-
     with _WRITE_LOCK:
         start = time.perf_counter()
         written = write_product(result, paths, history=history_of(name, inputs), template=template, grib2=grib2)
@@ -223,4 +214,43 @@ def _write(name: str, result, paths, inputs: list[str], template, grib2) -> Path
     return written
 
 
-__all__ = ["THREADSAFE_LAYERS", "compute_bundle", "plan_threads", "threading_layer"]
+def run_bundle_job(
+    products: Sequence[str],
+    inputs: Sequence[str | os.PathLike],
+    outputs: Mapping[str, str | os.PathLike],
+    *,
+    threads: int = 1,
+    options: Mapping[str, Mapping] | None = None,
+    formats: Sequence[str] | None = None,
+    grib2: Mapping | None = None,
+) -> dict[str, Path]:
+    """Compute a bundle of products of one member and lead time as one dask.delayed graph (rules
+    ``bundle_*``; :func:`compute_bundle`).
+
+    Parameters
+    ----------
+    products : sequence of str
+        The bundle's products.
+    inputs : sequence of path-like
+        The model-output file, the constants file and the files of required products outside the bundle.
+    outputs : Mapping
+        Product -> NetCDF file to write.
+    threads : int
+        Cores of the job (decoding threads, then dask workers x numba threads).
+    options : Mapping, optional
+        ``{product: {option: value}}``.
+    formats, grib2 : optional
+        As :func:`nwpflow.jobs.compute.run_product_job`.
+    """
+    with job():
+        start = time.perf_counter()
+        log.info("bundle %s from %s with %d threads", list(products), [str(p) for p in inputs], threads)
+        written = compute_bundle(list(products), [str(p) for p in inputs], dict(outputs),
+                                 options={k: dict(v) for k, v in (options or {}).items() if v}, threads=threads,
+                                 formats=formats, grib2=grib2)
+        log.info("wrote %d files in %.1f s", len(written), time.perf_counter() - start)
+        log_cache_use()
+    return written
+
+
+__all__ = ["THREADSAFE_LAYERS", "compute_bundle", "plan_threads", "run_bundle_job", "threading_layer"]

@@ -1,0 +1,114 @@
+"""The frame of every job: stderr and logging to the job's log, numba threads, the end of the process."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+
+logger = logging.getLogger("nwpflow")
+
+
+def set_threads(threads: int | None) -> int:
+    """Use ``threads`` numba threads (capped at what numba was started with); return the number used."""
+    import numba
+
+    if threads is None:
+        return numba.get_num_threads()
+    used = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(used)
+    return used
+
+
+def setup_logging() -> None:
+    """Log at INFO level to ``sys.stderr``, which the job scripts point at the job's log."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+
+
+def skip_xarray_dask_probe() -> None:
+    """Tell xarray that this process holds no dask arrays, before it imports ``dask.array`` to find out.
+
+    xarray asks whether an array is a dask array each time it wraps one (``as_compatible_data``), and
+    the first time it imports ``dask.array`` for the class to compare with; with scipy installed that
+    also imports ``scipy.fft`` (through ``dask.array.fft``): 0.3-0.9 s of every job's start-up, measured
+    (docs/benchmarks.md). nwpflow's jobs never make dask arrays (a bundle's graph is ``dask.delayed``
+    over numpy-backed objects), so a job records the answer, "no dask array type", in xarray's cache of
+    duck-array modules. Nothing is recorded where ``dask.array`` is imported already, so xarray still
+    recognises dask arrays in a process that uses them.
+    """
+    if "dask.array" in sys.modules:
+        return
+    from xarray.namedarray import pycompat
+
+    if "dask" in pycompat._cached_duck_array_modules:
+        return
+    absent = object.__new__(pycompat.DuckArrayModule)
+    absent.module, absent.version, absent.type, absent.available = None, pycompat.Version("0"), (), False
+    pycompat._cached_duck_array_modules["dask"] = absent
+
+
+@contextlib.contextmanager
+def job() -> Iterator[None]:
+    """The frame of every job function: stderr (and descriptor 2) to the job's log, logging set up,
+    xarray's dask probe skipped (:func:`skip_xarray_dask_probe`)."""
+    with _stderr_to_log():
+        setup_logging()
+        skip_xarray_dask_probe()
+        yield
+
+
+@contextlib.contextmanager
+def _stderr_to_log() -> Iterator[None]:
+    """Point file descriptor 2 at ``sys.stderr`` (the job's log) while a job runs.
+
+    The scripts point ``sys.stderr`` at the job's log, which catches Python's messages only; ecCodes
+    and numba write to descriptor 2, which Snakemake's own stderr holds. Nothing is redirected where
+    ``sys.stderr`` has no file descriptor of its own (e.g. under pytest's capture).
+    """
+    try:
+        sys.stderr.flush()
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = 2
+    saved = None
+    if fd != 2:
+        saved = os.dup(2)
+        os.dup2(fd, 2)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def log_cache_use() -> None:
+    """Log how many kernels this job loaded from numba's cache and how many it compiled."""
+    from nwpflow.kernels import _cache
+
+    logger.info("numba kernels: %s (NUMBA_CACHE_DIR=%s)", _cache.report(), os.environ.get("NUMBA_CACHE_DIR"))
+
+
+def end_job_process() -> None:
+    """End a job's process at once, after a job function returned: flush the logs and standard
+    streams, then ``os._exit(0)``.
+
+    The scripts call it last. A normal interpreter exit tears down every module (numba, llvmlite,
+    xarray, pandas, ecCodes), which costs 0.2-0.6 s per job, measured (docs/benchmarks.md), and does
+    nothing a finished job needs: every output was written, closed and renamed into place before the job
+    function returned. A failing job never gets here: its exception ends the process the usual way,
+    with the traceback in its log.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
+
+
+__all__ = ["end_job_process", "job", "log_cache_use", "set_threads", "setup_logging", "skip_xarray_dask_probe"]
