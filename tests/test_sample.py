@@ -26,8 +26,9 @@ MODEL_LEVEL = ("P", "T", "QV", "U", "V")
 SURFACE = ("PS", "T_2M", "TD_2M", "U_10M", "V_10M", "VMAX_10M", "TOT_PREC")
 
 # Tetens saturation vapour pressure over water with COSMO/ICON's constants (b1, b2w, b3, b4w), as
-# COSMO's RELHUM and fieldextra define relative humidity.
-B1, B2W, B3, B4W = 610.78, 17.2693882, 273.15, 35.86
+# COSMO's RELHUM and fieldextra define relative humidity (COSMO data_constants: b3 = 273.16 K, the triple
+# point; written out here, independently of nwpflow.constants).
+B1, B2W, B3, B4W = 610.78, 17.2693882, 273.16, 35.86
 LV = 2.501e6  # latent heat of vaporisation at 0 degC [J kg-1] (COSMO/ICON ``lh_v``)
 EPS = Rd / Rv
 

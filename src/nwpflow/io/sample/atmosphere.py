@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nwpflow.constants import Rd, Rv, cpd, g, rv_rd_minus_1
+from nwpflow.constants import Rd, Rv, cpd, g, rv_rd_minus_1, tetens_water
 from nwpflow.io.sample.geography import _COS_LAT, Z_TOP, _Points, _Surface
 
 # ----------------------------------------------------------------------------------------------------
@@ -46,7 +46,7 @@ def _rng(seed: int, *keys: int) -> np.random.Generator:
 # ----------------------------------------------------------------------------------------------------
 
 # Saturation vapour pressure over water, Tetens/Magnus form as in COSMO and ICON (b1, b2w, b3, b4w).
-_B1, _B2W, _B3, _B4W = 610.78, 17.2693882, 273.15, 35.86
+_B1, _B2W, _B3, _B4W = tetens_water
 _EPS = Rd / Rv
 _GAMMA_DRY = g / cpd  # dry adiabatic lapse rate [K m-1]
 _GAMMA = 0.0065  # ICAO standard-atmosphere lapse rate [K m-1]
