@@ -222,21 +222,24 @@ def _helicity(u, v, hhl, j, cu, cv, top):
 
 
 @kernel
-def _srh(u, v, p, hhl, heights, mean, right, deviation, layers, storm, srh):
+def _srh(u, v, p, hhl, heights, mean, right, deviation, layers, given, storm, srh):
     nlev, ncol = u.shape
     nblocks = (ncol + BLOCK_COLUMNS - 1) // BLOCK_COLUMNS
     for b in prange(nblocks):
         for j in range(b * BLOCK_COLUMNS, min(b * BLOCK_COLUMNS + BLOCK_COLUMNS, ncol)):
-            cu, cv = _storm(u, v, p, hhl, j, mean, right, deviation, layers)
-            storm[0, j] = cu
-            storm[1, j] = cv
+            if given:
+                cu, cv = storm[0, j], storm[1, j]
+            else:
+                cu, cv = _storm(u, v, p, hhl, j, mean, right, deviation, layers)
+                storm[0, j] = cu
+                storm[1, j] = cv
             ground = np.float64(hhl[nlev, j])
             for i in range(heights.shape[0]):
                 srh[i, j] = _helicity(u, v, hhl, j, cu, cv, ground + heights[i])
 
 
 def storm_relative_helicity(u, v, p, hhl, heights, storm, srh, *, mean="height", right=True,
-                            deviation=BUNKERS_DEVIATION, layers=BUNKERS_LAYERS):
+                            deviation=BUNKERS_DEVIATION, layers=BUNKERS_LAYERS, given_storm=False):
     r"""Bunkers storm motion and storm-relative helicity of every column.
 
     Parameters
@@ -250,7 +253,7 @@ def storm_relative_helicity(u, v, p, hhl, heights, storm, srh, *, mean="height",
     heights : ndarray, float64, (nheight,)
         Tops of the helicity layers [m above ground] (1000, 3000).
     storm : ndarray, float64, (2, ncol)
-        Output: the storm motion :math:`(C_u, C_v)` [m s-1] (module docstring).
+        Output: the storm motion :math:`(C_u, C_v)` [m s-1] (module docstring); input with ``given_storm``.
     srh : ndarray, float64, (nheight, ncol)
         Output: SRH [m2 s-2] from the lowest full level to each height; NaN where the height is below
         the lowest or above the highest full level.
@@ -262,10 +265,12 @@ def storm_relative_helicity(u, v, p, hhl, heights, storm, srh, *, mean="height",
         D [m s-1].
     layers : (float, float, float)
         Bunkers' layers [m]: mean-wind depth, depth of the lower shear layer, bottom of the upper one.
+    given_storm : bool
+        Use the storm motion in ``storm`` (e.g. an observed one) instead of Bunkers'.
     """
     layers = np.asarray(layers, dtype=np.float64)
     _srh(u, v, p, hhl, np.ascontiguousarray(heights, dtype=np.float64), MEANS[mean], bool(right), float(deviation),
-         layers, storm, srh)
+         layers, bool(given_storm), storm, srh)
     return storm, srh
 
 
