@@ -24,8 +24,9 @@ Egger/Joss" (MeteoSwiss), with its own Magnus dew point (:math:`\log_{10}`, hPa)
     z_t = x_d + \tfrac12 \delta \left(0.6 - \frac{x_d}{700}\right), \qquad
     T_w - T_0 = 0.1 \left(x_d + \frac{\delta}{1 + 6400\, e^{11.564 z_t / (1742 + z_t)} / (10\, p_\mathrm{hPa})}\right)
 
-with :math:`e = \max(10^{-10}, q_v)\, p_\mathrm{hPa} / (0.622 + 0.378 \max(10^{-10}, q_v))` [hPa]. Its
-difference to Normand's construction is measured in ``tests/test_wetbulb.py``.
+with :math:`e = \max(10^{-10}, q_v)\, p_\mathrm{hPa} / (0.622 + 0.378 \max(10^{-10}, q_v))` [hPa]. Against
+Normand's construction (``tests/test_wetbulb.py``, IFS points, 240-310 K): within 1 K, 0.35 K at the 99th
+percentile, where the relative humidity is at least 5 %; up to 8 K too cold in drier air.
 
 Pointwise kernels on flat views of C-contiguous float32 arrays in fixed chunks (as
 :mod:`nwpflow.kernels.thermo`), float64 arithmetic; the same bits for any number of threads.

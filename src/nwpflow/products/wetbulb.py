@@ -52,9 +52,11 @@ def _tw(dataset: xr.Dataset, *, cache: dict, method: str, saturation: str) -> xr
     .. math:: T_w = T_\mathrm{pseudo}(p;\ p_{LCL}, T_{LCL}),
 
     with the LCL and the pseudo-adiabat of CAPE/CIN (exact LCL; Runge-Kutta, within 2e-6 K of the
-    converged pseudo-adiabat; saturation form ``saturation``). ``"icon"``: the closed form of ICON's
-    ``calsnowlmt`` ("after Egger/Joss"), within 0.2 K of Normand's between 240 and 310 K
-    (``tests/test_wetbulb.py`` measures it; kernels: :mod:`nwpflow.kernels.wetbulb`).
+    converged pseudo-adiabat; saturation form ``saturation``); supersaturated air gives its own
+    temperature (MetPy puts the LCL below such air and returns more). ``"icon"``: the closed form of ICON's
+    ``calsnowlmt`` ("after Egger/Joss"): against Normand's, within 1 K (0.35 K at the 99th percentile)
+    between 240 and 310 K where the relative humidity is at least 5 %, but up to 8 K too cold in drier
+    air (``tests/test_wetbulb.py`` measures it on the IFS file; kernels: :mod:`nwpflow.kernels.wetbulb`).
     """
     cols, values = wet_bulb(dataset, cache, method, saturation)
     return cols.wrap(values, FULL)
