@@ -20,7 +20,7 @@ Examples
 >>> with tempfile.TemporaryDirectory() as d:
 ...     paths = write_sample(d, members=[0], lead_times=[0])
 ...     [p.relative_to(d).as_posix() for p in paths]
-['lfff00000000c', 'icon_grid_sample_5000.nc', '000/lfff00000000']
+['lfff00000000c', '000/lfff00000000']
 """
 
 from __future__ import annotations

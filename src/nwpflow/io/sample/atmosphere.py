@@ -176,13 +176,13 @@ class _Columns:
         self.calm = np.minimum(1.0, speed / 5.0)
         self.log_bl = np.log1p(self.h_bl / _Z0)
         # Surface friction backs the wind by up to 50 deg near the ground: it veers with height through the
-        # boundary layer (an Ekman-like spiral). By night a low-level jet from the south-south-west
-        # (200 deg), up to 14 m/s at ~600 m above ground, strongest over the plains west and north of the
-        # Alps, makes the veering low-level shear of storm-relative helicity.
+        # boundary layer (an Ekman-like spiral). By night a low-level jet, up to 14 m/s at ~600 m above
+        # ground, strongest over the plains west and north of the Alps, blows from 30 deg clockwise of the
+        # boundary-layer wind: the veering low-level shear of storm-relative helicity.
         self.backing = np.radians(50.0) * self.calm
         self.llj = 14.0 * (1.0 - self.day) * (0.35 + 0.65 * _blob(lat, lon, 47.5, 4.0, 2.5, 5.0))
-        self.llj_u = -np.sin(np.radians(200.0))
-        self.llj_v = -np.cos(np.radians(200.0))
+        self.llj_u = -np.sin(direction + np.radians(30.0))
+        self.llj_v = -np.cos(direction + np.radians(30.0))
         # Member perturbations (none for the control, member 0), smooth in space and lead time.
         if member == 0:
             self.pt = self.pq = self.pu = self.pv = None

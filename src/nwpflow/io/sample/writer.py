@@ -374,12 +374,13 @@ def write_sample(output_dir: str | os.PathLike, preset: str | SamplePreset = "sm
     Returns
     -------
     list of pathlib.Path
-        ``output_dir/lfff00000000c`` (HHL, HSURF and, on ICON grids, CLAT, CLON), on ICON grids the grid
-        file ``output_dir/icon_grid_sample_{ncells}.nc`` (cell centres and neighbour table, with the run's
-        ``uuidOfHGrid``: what potential vorticity's derivatives need), then, for each member
+        The GRIB files: ``output_dir/lfff00000000c`` (HHL, HSURF and, on ICON grids, CLAT, CLON), then, for
+        each member
         and lead time, ``output_dir/{member:03d}/lfff{DD}{HH}0000`` (P, T, QV, U, V on full levels 1..80,
         W on half levels 1..81, QC, QI, CLC, DBZ on full levels, then PS, T_2M, TD_2M, U_10M, V_10M,
-        VMAX_10M, TOT_PREC).
+        VMAX_10M, TOT_PREC). On ICON grids the grid file ``output_dir/icon_grid_sample_{ncells}.nc`` (cell
+        centres and a neighbour table with the run's ``uuidOfHGrid``, :func:`grid_file_name`: what the
+        horizontal derivatives of potential vorticity need) is written beside them.
 
     Notes
     -----
@@ -426,12 +427,12 @@ def write_sample(output_dir: str | os.PathLike, preset: str | SamplePreset = "sm
     paths = [output_dir / CONSTANTS_FILE]
     _write_constants(paths[0], enc, surfaces[None].points, surfaces[None].hsurf, a, b)
     log.info("wrote %s", paths[0])
-    if isinstance(grid, IconGrid):
-        paths.append(output_dir / grid_file_name(grid))
-        with atomic_output(paths[-1]) as temporary:
-            write_grid_file(paths[-1], surfaces[None].points.lat, surfaces[None].points.lon, _hgrid_uuid(grid),
+    if isinstance(grid, IconGrid):  # beside the run, not among the GRIB files returned
+        grid_path = output_dir / grid_file_name(grid)
+        with atomic_output(grid_path) as temporary:
+            write_grid_file(grid_path, surfaces[None].points.lat, surfaces[None].points.lon, _hgrid_uuid(grid),
                             grid.number_of_grid_used, temporary)
-        log.info("wrote %s", paths[-1])
+        log.info("wrote %s", grid_path)
     for member in members:
         totals = _total_precipitation(surfaces[None].points, member, lead_times, seed, int(bits_per_value))
         for lead in lead_times:
