@@ -45,10 +45,10 @@ import numba
 from dask import delayed
 from numba.np.ufunc import parallel
 
-from nwpflow.io.reader import open_run
+from nwpflow.io.reader import open_run, run_contents
 from nwpflow.jobs.frame import job, log_cache_use, set_threads
 from nwpflow.jobs.outputs import grib2_template, history_of, plan_outputs, products_in_files, write_product
-from nwpflow.products import compute, fields_needed, registry
+from nwpflow.products import check_inputs, compute, fields_needed, registry
 
 log = logging.getLogger("nwpflow")
 
@@ -141,7 +141,8 @@ def compute_bundle(
     layer = threading_layer()
 
     available = products_in_files(inputs) - set(products)
-    fields = fields_needed(products, available)
+    check_inputs(products, run_contents(inputs), options, available)  # headers only: fail before decoding
+    fields = fields_needed(products, available, options)
     dataset = delayed(_read, pure=True)(inputs, fields, threads, dask_key_name="read")
 
     computed: dict[str, Any] = {}

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from nwpflow.errors import NwpflowError
-from nwpflow.io.reader import open_run
+from nwpflow.io.reader import open_run, run_contents
 from nwpflow.jobs.frame import job, log_cache_use, set_threads
 from nwpflow.jobs.outputs import grib2_template, history_of, plan_outputs, products_in_files, write_product
-from nwpflow.products import compute, fields_needed
+from nwpflow.products import check_inputs, compute, fields_needed
 
 log = logging.getLogger("nwpflow")
 
@@ -68,7 +68,8 @@ def compute_products(
     # Products of products: a required product whose file is among the inputs (e.g. BRN.nc for HPBL)
     # is read back instead of computed again.
     available = products_in_files(inputs) - set(products)
-    dataset = open_run(inputs, fields_needed(products, available), threads=used)
+    check_inputs(products, run_contents(inputs), options, available)  # headers only: fail before decoding
+    dataset = open_run(inputs, fields_needed(products, available, options), threads=used)
     log.info("read %s fields from %d files in %.2f s", ", ".join(dataset.data_vars), len(inputs),
              time.perf_counter() - start)
     template = grib2_template(inputs, paths)
