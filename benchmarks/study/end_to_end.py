@@ -146,7 +146,8 @@ def main() -> None:
             "meteodata_lab": [sys.executable, "-c", METEODATA_LAB_JOB, *inputs, str(work / "meteodata-lab")]}
     (work / "meteodata-lab").mkdir(exist_ok=True)
     for name, command in jobs.items():
-        bench_pipeline.wall(command)  # warm: numba's cache, the OS's file cache
+        if not args.quick:
+            bench_pipeline.wall(command)  # warm: numba's cache, the OS's file cache
         seconds, all_s = bench_pipeline.median_wall(command, repeat)
         results[name] = {"s": seconds, "all_s": all_s, "load": load()}
         log(f"{name}: {seconds:.2f} s")
@@ -157,7 +158,7 @@ def main() -> None:
 
     tiny = work / "pipeline"
     tiny.mkdir(exist_ok=True)
-    results["overhead"] = overhead(tiny, repeat + 1)
+    results["overhead"] = overhead(tiny, repeat if args.quick else repeat + 1)
     log(f"per-job overhead {results['overhead']}")
     if args.quick:  # 16 separate jobs take a minute even on a tiny grid: not in the smoke version
         results["bundle_vs_separate"] = None
