@@ -3,6 +3,7 @@ the synthetic columns and the JSON record of a part."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -140,6 +141,18 @@ def agreement(ours: np.ndarray, theirs: np.ndarray) -> dict:
         return {"median_rel": None, "p99_rel": None, "max_rel": None, "finite_mismatch": mismatch}
     return {"median_rel": float(np.median(rel)), "p99_rel": float(np.percentile(rel, 99)),
             "max_rel": float(rel.max()), "finite_mismatch": mismatch}
+
+
+def part_arguments(doc: str, *, work: bool = False, extra=None) -> argparse.Namespace:
+    """The command line of every part: ``--quick``, ``--json FILE`` (and ``--work DIR``; ``extra(parser)`` adds more)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the smoke version's tiny sizes")
+    parser.add_argument("--json", type=Path, required=True, help="the part's record")
+    if work:
+        parser.add_argument("--work", type=Path, required=True, help="scratch folder (samples)")
+    if extra:
+        extra(parser)
+    return parser.parse_args()
 
 
 def write_record(path: Path, part: str, results: dict, started: float, load_before: float) -> None:

@@ -18,49 +18,31 @@ needs a regular grid (on ICON's unstructured grid it stops with ``KeyError: 'ori
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from benchmarks import bench_pipeline
 from benchmarks.bench_foundation import bench_eccodes
-from benchmarks.study.common import cores, load, log, median_time, timed, write_record
+from benchmarks.study.common import cores, load, log, median_time, part_arguments, timed, write_record
 
 SHARED = ["BRN", "THETA", "THETA_V", "RELHUM", "HZEROCL", "T_PL"]
 """Products both nwpflow and meteodata-lab compute."""
 
 METEODATA_LAB_JOB = r"""
 import os, sys
-import numpy as np
 from nwpflow.io.eccodes_env import DEFINITION_PATH
 os.environ["ECCODES_DEFINITION_PATH"] = DEFINITION_PATH
 from meteodatalab import data_source, grib_decoder, metadata
-from meteodatalab.operators.brn import fbrn
-from meteodatalab.operators.hzerocl import fhzerocl
-from meteodatalab.operators.relhum import relhum
-from meteodatalab.operators.theta import compute_theta
-from meteodatalab.operators.thetav import fthetav
-from meteodatalab.operators.vertical_interpolation import interpolate_k2p
+from benchmarks.study.meteodata_lab_ops import operators
 
 files, out = sys.argv[1:3], sys.argv[3]
 fields = grib_decoder.load(data_source.FileDataSource(datafiles=files),
                            {"param": ["P", "T", "QV", "U", "V", "HHL", "HSURF"]})
 metadata.set_origin_xy(fields, ref_param="T")
 f = {k: v.squeeze([d for d in ("eps", "ref_time", "lead_time") if d in v.dims]) for k, v in fields.items()}
-products = {
-    "BRN": lambda: fbrn(f["P"], f["T"], f["QV"], f["U"], f["V"], f["HHL"], f["HSURF"]),
-    "THETA": lambda: compute_theta(f["P"], f["T"]),
-    "THETA_V": lambda: fthetav(f["P"], f["T"], f["QV"]),
-    "RELHUM": lambda: relhum(f["QV"] / (1 - f["QV"]), f["T"], f["P"], clipping=False, phase="water"),
-    "HZEROCL": lambda: fhzerocl(f["T"], f["HHL"], extrapolate=False),
-    "T_PL": lambda: interpolate_k2p(f["T"], "linear_in_lnp", f["P"], [100000.0, 92500.0, 85000.0, 70000.0,
-                                    50000.0, 40000.0, 30000.0, 25000.0, 20000.0], "Pa"),
-}
-for name, function in products.items():
+for name, function in operators(f).items():
     result = function()
     result.attrs = {k: v for k, v in result.attrs.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}
     result.rename(name).to_netcdf(os.path.join(out, name + ".nc"))
@@ -126,11 +108,7 @@ def sum_of_parts(inputs: list[str], products: list[str], work: Path, repeat: int
 def main() -> None:
     from nwpflow.products import registry
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path, required=True)
-    parser.add_argument("--work", type=Path, required=True)
-    args = parser.parse_args()
+    args = part_arguments(__doc__, work=True)
     started, before = time.perf_counter(), load()
     work = args.work / "end_to_end"
     work.mkdir(parents=True, exist_ok=True)

@@ -13,9 +13,7 @@ this one process:
 * the float32 mean of cuPyNumeric against numpy's (float64 accumulation).
 """
 
-import argparse
 import time
-from pathlib import Path
 
 import cupynumeric as cn
 import legate
@@ -25,7 +23,7 @@ from legate.core import types as ty
 from legate.core.task import InputStore, OutputStore, task
 
 from benchmarks.study import formulas
-from benchmarks.study.common import agreement, columns, domains, load, log, median_time, write_record
+from benchmarks.study.common import agreement, columns, domains, load, log, median_time, part_arguments, write_record
 
 
 def fence() -> None:
@@ -43,11 +41,7 @@ def brn_task(p: InputStore, t: InputStore, qv: InputStore, u: InputStore, v: Inp
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path, required=True)
-    parser.add_argument("--cpus", type=int, required=True)
-    args = parser.parse_args()
+    args = part_arguments(__doc__, extra=lambda p: p.add_argument("--cpus", type=int, required=True))
     started, before = time.perf_counter(), load()
 
     runtime = get_legate_runtime()

@@ -17,9 +17,7 @@ agreement with nwpflow's products is recorded.
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
 import dask
 import numba
@@ -27,7 +25,7 @@ import numpy as np
 
 from benchmarks.study import formulas
 from benchmarks.study.common import (agreement, columns, core_counts, dataset, domains, load, log, median_time,
-                                     timed, write_record)
+                                     part_arguments, timed, write_record)
 
 CHUNKS = {"full": {"ICON-CH2": [8_192, 32_768, 131_072], "ICON-CH1": [32_768, 131_072]},
           "quick": {"ICON-CH2": [500], "ICON-CH1": [1_000]}}
@@ -210,10 +208,7 @@ def measure_distributed(name, fields, chunks, cores, repeat, record, overheads) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path, required=True)
-    args = parser.parse_args()
+    args = part_arguments(__doc__)
     started, before = time.perf_counter(), load()
     counts = core_counts()
     rows, overheads, agreements = [], [], {}

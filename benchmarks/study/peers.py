@@ -19,16 +19,16 @@ constants, not to the bit.
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.bench_foundation import _grid_shape, _meteodata_lab_template
-from benchmarks.study.common import agreement, columns, dataset, domains, load, log, median_time, write_record
+from benchmarks.study.meteodata_lab_ops import PRESSURES, operators
+from benchmarks.study.common import (agreement, columns, dataset, domains, load, log, median_time, part_arguments,
+                                     write_record)
 
-PRESSURES = [100000.0, 92500.0, 85000.0, 70000.0, 50000.0, 40000.0, 30000.0, 25000.0, 20000.0]
 
 
 def meteodata_lab_fields(fields: dict, work: Path) -> dict:
@@ -71,26 +71,12 @@ def staggered_dataset(fields: dict):
 
 def meteodata_lab(fields: dict, work: Path, repeat: int, products: list[str]) -> dict:
     import nwpflow
-    from meteodatalab.operators.brn import fbrn
-    from meteodatalab.operators.hzerocl import fhzerocl
-    from meteodatalab.operators.relhum import relhum
-    from meteodatalab.operators.theta import compute_theta
-    from meteodatalab.operators.thetav import fthetav
-    from meteodatalab.operators.vertical_interpolation import interpolate_k2p
-
     from nwpflow import constants
     from nwpflow.kernels.brn import bulk_richardson_number
 
     m = meteodata_lab_fields(fields, work)
     ds = staggered_dataset(fields)
-    theirs = {
-        "BRN": lambda: fbrn(m["P"], m["T"], m["QV"], m["U"], m["V"], m["HHL"], m["HSURF"]),
-        "THETA": lambda: compute_theta(m["P"], m["T"]),
-        "THETA_V": lambda: fthetav(m["P"], m["T"], m["QV"]),
-        "RELHUM": lambda: relhum(m["QV"] / (1 - m["QV"]), m["T"], m["P"], clipping=False, phase="water"),
-        "HZEROCL": lambda: fhzerocl(m["T"], m["HHL"], extrapolate=False),
-        "T_PL": lambda: interpolate_k2p(m["T"], "linear_in_lnp", m["P"], PRESSURES, "Pa"),
-    }
+    theirs = operators(m)
     ours = {"BRN": lambda: nwpflow.compute("BRN", ds), "T_PL": lambda: nwpflow.compute("T_PL", ds, levels=PRESSURES)}
     results = {}
     for product in products:
@@ -212,11 +198,7 @@ def metrust(fields: dict, ds, repeat: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path, required=True)
-    parser.add_argument("--work", type=Path, required=True)
-    args = parser.parse_args()
+    args = part_arguments(__doc__, work=True)
     started, before = time.perf_counter(), load()
     args.work.mkdir(parents=True, exist_ok=True)
     sizes = domains(args.quick)

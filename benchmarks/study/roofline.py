@@ -11,17 +11,16 @@ SVML), in ns per float64 element on one thread.
 
 from __future__ import annotations
 
-import argparse
 import math
 import statistics
 import time
-from pathlib import Path
 
 import numba
 import numpy as np
 
 from benchmarks.study.common import (TRIAD_ELEMENTS, Triad, columns, cores, dataset, domains, load, log,
-                                     median_time, timed, triad_bandwidth, write_record)
+                                     median_time, part_arguments, timed, triad_bandwidth,
+                                     write_record)
 
 PRODUCTS = ["THETA", "THETA_V", "RELHUM", "TD", "FF", "DD", "HZEROCL", "T_PL", "BRN"]
 """Products that stream their inputs once with a few operations per value (no parcel ascent)."""
@@ -89,10 +88,7 @@ def resident_ceiling(ds, product: str, moved_per_column: float, budget_s: float)
 def main() -> None:
     import nwpflow
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path, required=True)
-    args = parser.parse_args()
+    args = part_arguments(__doc__)
     started, before = time.perf_counter(), load()
     mode = "quick" if args.quick else "full"
     repeat = 2 if args.quick else 7
