@@ -200,7 +200,26 @@ def legate_section(record: dict, figures: Path, rel: str, triad: float | None) -
            "Legate (`legate`, `nvidia-cupynumeric` on PyPI; the optional `legate` extra) runs in its own "
            "interpreter (`benchmarks/study/legate_part.py`, prepared by `legate_run.py`): THETA and BRN as "
            "cuPyNumeric array code (the same expressions as numpy's), and (b)-style Legate tasks, one Python task "
-           "per BRN copy over the whole domain, against numpy and nwpflow's kernel in the same process.", ""]
+           "per BRN copy over the whole domain, against numpy and nwpflow's kernel in the same process.", "",
+           "What it takes, found while building this part (Legate 26.6.1, cuPyNumeric 26.6.1, PyPI wheels):", "",
+           "- the wheels are CUDA builds (the extra pulls ~3 GB of CUDA libraries); `import legate` fails with "
+           "`libcuda.so.1: cannot open shared object file` where no NVIDIA driver is installed. A stub "
+           "`libcuda.so.1` whose entry points answer `CUDA_ERROR_NO_DEVICE` (`benchmarks/study/cuda_stub.c`, "
+           "compiled by the study with `cc`; it must also hand out `cuGetErrorName`/`cuGetErrorString` through "
+           "`cuGetProcAddress`, which Realm asserts on) lets it start on CPUs;",
+           "- automatic configuration off and the CPUs given: `LEGATE_AUTO_CONFIG=0`, "
+           "`LEGATE_CONFIG=\"--cpus N --gpus 0 --omps 0 --utility 1 --sysmem MB\"`;",
+           "- a Python task sees only its partition of each store unless every argument carries a `broadcast` "
+           "constraint; the task's annotations must be real types when it is registered (a module with "
+           "`from __future__ import annotations` fails with `NameError: name 'InputStore' is not defined`);",
+           "- independent tasks submitted without a machine scope may run one after another; placing each on "
+           "one CPU (`with Scope(machine=cpus[i])`) runs them side by side (table below);",
+           "- cuPyNumeric has no reversed slices (`a[::-1]`: `NotImplementedError: Unsupported slice: slice(None, "
+           "None, -1)`), so BRN's layer mean is written as a forward cumulative sum for every backend;",
+           "- the mean of a large float32 array is wrong unless accumulated in float64 (last line below).", "",
+           "No GPU was lent to this task (the device tool's draw did not give this task a machine), so Legate's "
+           "GPU path is not measured here; on a node with a driver and a GPU the same part runs with "
+           "`LEGATE_CONFIG=\"--cpus N --gpus 1 ...\"` set in the environment.", ""]
     res = record.get("results")
     if status.get("status") != "ran" or not res:
         out += [f"**Status: {status.get('status', 'not run')}.** " + (status.get("why") or ""), ""]
@@ -228,9 +247,9 @@ def legate_section(record: dict, figures: Path, rel: str, triad: float | None) -
     if res.get("nwpflow_brn_s"):
         cn_brn = res["products"]["BRN"]["cupynumeric_s"]
         out += [f"nwpflow's BRN kernel in the same process ({res['cpus']} numba threads): "
-                f"{_f(res['nwpflow_brn_s'], 3)} s, **{_f(cn_brn / res['nwpflow_brn_s'], 1)}x** faster than "
-                f"cuPyNumeric's BRN and {_f(t['placed_s'] / t['copies'] / res['nwpflow_brn_s'], 1)}x faster than a "
-                "placed Legate task per BRN (per copy).", ""]
+                f"{_f(res['nwpflow_brn_s'], 3)} s. cuPyNumeric's BRN takes **{_f(cn_brn / res['nwpflow_brn_s'], 1)}x** "
+                f"the kernel's time; the placed Legate tasks take {_f(t['placed_s'] / t['copies'] / res['nwpflow_brn_s'], 1)}x "
+                "its time per BRN copy.", ""]
     m = res["mean_float32"]
     out += [f"Mean of {m['elements']:,} float32 values of 0.1: cuPyNumeric {m['cupynumeric']:.6f}, with a float64 "
             f"accumulator {m['cupynumeric_float64_accumulator']:.6f}, numpy {m['numpy']:.6f}.", ""]
@@ -454,6 +473,8 @@ def render(results: Path, output: Path, figures: Path) -> None:
               "Every strong-scaling curve goes from 1 to every core the process may use (`os.sched_getaffinity`, "
               "so a SLURM allocation's cores), the xN variant scales its copies with the cores, and Legate gets "
               "`--cpus` = those cores: the same command runs unchanged on a bigger node and writes its own report "
-              "(`--output`, `--work`). Record such a machine's report beside this one rather than over it.", ""]
+              "(`--output`, `--work`). Record such a machine's report beside this one rather than over it. "
+              "No bigger machine was at hand for this report: the 16-core GPU node is lent by a draw per task, and "
+              "this task was not given one, so every scaling figure above stops at this machine's cores.", ""]
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("\n".join(lines), encoding="utf-8")
