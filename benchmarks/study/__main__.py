@@ -84,8 +84,9 @@ def main() -> None:
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise SystemExit(f"--parts: unknown {sorted(unknown)}; allowed: {', '.join(PARTS)}")
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(args.work / "numba-cache"),
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    # numba's cache: the caller's NUMBA_CACHE_DIR, else numba's default beside the sources (what the test suite
+    # and `nwpflow compute` fill too), so that the parts load the kernels other runs compiled
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     if not args.report_only:
         waited = wait_for_quiet(args.quiet_load, args.quiet_minutes, args.wait_quiet) if args.wait_quiet else None
         (args.work / "results").mkdir(parents=True, exist_ok=True)
