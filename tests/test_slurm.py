@@ -113,10 +113,43 @@ def slurm_cluster() -> None:
     pytest.skip(reason)
 
 
-def on_slurm(workdir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the workflow in ``workdir`` through profiles/slurm, unchanged (status checks every 2 s)."""
+def on_slurm(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the workflow in ``workdir`` through profiles/slurm, unchanged (status checks every 2 s).
+
+    The timeout is generous (a loaded CI machine runs the jobs of a run one or two at a time) but bounded:
+    past it the test fails with what Snakemake printed, the run's jobs in sacct and the tails of their SLURM
+    logs, and the run's jobs are cancelled so that they do not hold the node for the next test."""
     workdir.mkdir(parents=True, exist_ok=True)
-    return snakemake(workdir, "--workflow-profile", str(PROFILE), *FAST_STATUS, *args, timeout=timeout)
+    try:
+        return snakemake(workdir, "--workflow-profile", str(PROFILE), *FAST_STATUS, *args, timeout=timeout)
+    except subprocess.TimeoutExpired as expired:
+        text = "".join(part.decode() if isinstance(part, bytes) else part or ""
+                       for part in (expired.stdout, expired.stderr))
+        match = re.search(r"SLURM run ID: (\S+)", text)
+        if match:
+            subprocess.run(["scancel", f"--name={match.group(1)}"], timeout=20)
+        pytest.fail(f"snakemake on SLURM did not finish within {timeout:.0f} s\n"
+                    + explain(workdir, subprocess.CompletedProcess(expired.cmd, -9, text, "")))
+
+
+def explain(workdir: Path, proc: subprocess.CompletedProcess) -> str:
+    """What a failed SLURM test shows: Snakemake's output, the queue, the run's jobs in sacct, and the
+    last lines of every SLURM log of the run."""
+    text = output_of(proc)
+    parts = [f"--- snakemake (exit {proc.returncode}) ---", text[-20000:]]
+    queue = subprocess.run(["squeue", "--format=%i %j %T %M %R %k"], capture_output=True, text=True, timeout=20)
+    parts += ["--- squeue ---", queue.stdout + queue.stderr]
+    match = re.search(r"SLURM run ID: (\S+)", text)
+    if match:
+        accounting = subprocess.run(
+            ["sacct", "-X", f"--name={match.group(1)}", "--starttime", "now-1days",
+             "--format=JobIDRaw,State,ExitCode,ReqMem,Elapsed,Comment%60"],
+            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        parts += ["--- sacct ---", accounting.stdout + accounting.stderr]
+    for log in sorted((workdir / ".snakemake" / "slurm_logs").rglob("*.log")):
+        parts += [f"--- {log.relative_to(workdir)} (last 30 lines) ---",
+                  "\n".join(log.read_text(errors="replace").splitlines()[-30:])]
+    return "\n".join(parts)
 
 
 def run_id(proc: subprocess.CompletedProcess) -> str:
@@ -187,8 +220,8 @@ def test_workflow_on_slurm(slurm_cluster, tmp_path, numba_cache):
     workdir = tmp_path / "slurm"
     report = tmp_path / "efficiency"
     proc = on_slurm(workdir, "--slurm-efficiency-report", "--slurm-efficiency-report-path", str(report),
-                    "--config", *CONFIG, f"numba_cache_dir={numba_cache}", timeout=420)
-    assert proc.returncode == 0, output_of(proc)
+                    "--config", *CONFIG, f"numba_cache_dir={numba_cache}", timeout=900)
+    assert proc.returncode == 0, explain(workdir, proc)
 
     # the products, valid NetCDF with their variables
     results = workdir / "results" / "sample"
@@ -196,7 +229,7 @@ def test_workflow_on_slurm(slurm_cluster, tmp_path, numba_cache):
         [Path(f"{m:03d}/{lead:03d}h/{p}.nc") for m in MEMBERS for lead in LEADS for p in PRODUCTS]
         + [Path(f"ensemble/{lead:03d}h/{p}.nc") for lead in LEADS for p in PRODUCTS]
     )
-    assert _products(results) == expected, output_of(proc)
+    assert _products(results) == expected, explain(workdir, proc)
     for relative in expected:
         with xr.open_dataset(results / relative) as ds:
             product = relative.stem
@@ -258,7 +291,7 @@ def test_memory_killed_job_is_retried_with_more_memory(slurm_cluster, tmp_path, 
     workdir = tmp_path / "run"
     proc = on_slurm(workdir, "--config", *SMALL, "members=[0]", f"numba_cache_dir={numba_cache}",
                     f"resources={{mem_base_mb: {first_mb}, mem_safety_factor: 1, retry_factor: 16}}")
-    assert proc.returncode == 0, output_of(proc)
+    assert proc.returncode == 0, explain(workdir, proc)
     attempts = [job for job in sacct_jobs(run_id(proc)) if rule_of(job) == "bundle_pair"]
     assert len(attempts) == 2, attempts
     killed, retried = attempts
@@ -328,7 +361,7 @@ def test_cancelled_job_is_seen_as_failed(slurm_cluster, tmp_path, numba_cache, m
     runner.join(timeout=120)
     assert not runner.is_alive(), "snakemake still waits for the cancelled job"
     proc = result["proc"]
-    assert proc.returncode != 0, output_of(proc)
+    assert proc.returncode != 0, explain(workdir, proc)
     assert time.monotonic() - cancelled_at < 60
     assert re.search(rf"{job_id}.*CANCELLED|CANCELLED.*{job_id}", output_of(proc)), output_of(proc)
     [job] = sacct_jobs(run_id(proc))[-1:]

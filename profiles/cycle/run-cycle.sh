@@ -76,8 +76,10 @@ while true; do
     echo "run-cycle: cycle $CYCLE: $(date -u +%FT%TZ): processing the lead times that are complete"
     snakemake_cycle true
     # Complete when the whole cycle's target has nothing left to do (a dry run, without incremental:
-    # it fails while input files are missing).
-    if snakemake_cycle false --dry-run --quiet 2>/dev/null | grep -q "Nothing to be done"; then
+    # it fails while input files are missing). Read whole before matching: `| grep -q` would stop reading
+    # at the match, and Snakemake's next line would fail on the closed pipe (pipefail).
+    summary=$(snakemake_cycle false --dry-run --quiet 2>/dev/null || true)
+    if [[ $summary == *"Nothing to be done"* ]]; then
         touch "$CYCLE_DIR/complete"
         echo "run-cycle: cycle $CYCLE complete"
         exit 0
