@@ -29,8 +29,8 @@ for bundle, bundled in nwf.bundles(config).items():
             grib2=config["grib2"],
         threads: config["threads"]
         resources:
-            mem_mb=nwf.bundle_mem_mb(config, bundled),
-            runtime=config["resources"]["runtime"] * len(bundled),
+            mem_mb=nwf.retried(nwf.bundle_mem_mb(config, bundled), config),
+            runtime=nwf.retried(config["resources"]["runtime"] * len(bundled), config),
             disk_mb=DISK_MB,
         conda:
             "../envs/nwpflow.yaml"

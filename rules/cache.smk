@@ -18,8 +18,8 @@ rule warm_cache:
         time_products=TIME_PRODUCTS,
     threads: config["threads"]
     resources:
-        mem_mb=config["resources"]["mem_base_mb"] + 512,
-        runtime=config["resources"]["runtime"],
+        mem_mb=nwf.retried(config["resources"]["mem_base_mb"] + 512, config),
+        runtime=nwf.retried(config["resources"]["runtime"], config),
         disk_mb=DISK_MB,
     conda:
         "../envs/nwpflow.yaml"

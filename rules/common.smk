@@ -36,6 +36,11 @@ envvars:
     "NUMBA_CACHE_DIR",
 
 
+# With the SLURM executor: a job cancelled with scancel counts as failed (sacct: "CANCELLED by <uid>"),
+# instead of being waited for (nwpflow.workflow.slurm).
+nwf.patch_cancelled_state()
+
+
 wildcard_constraints:
     **nwf.wildcard_constraints(config),
 

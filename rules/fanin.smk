@@ -34,8 +34,8 @@ if ENSEMBLE_OUTPUTS:
             thresholds={p: nwf.ensemble_thresholds(config, p) for p in ENSEMBLE_OUTPUTS},
         threads: config["threads"]
         resources:
-            mem_mb=nwf.ensemble_mem_mb(config),
-            runtime=config["resources"]["runtime"],
+            mem_mb=nwf.retried(nwf.ensemble_mem_mb(config), config),
+            runtime=nwf.retried(config["resources"]["runtime"], config),
             disk_mb=DISK_MB,
         conda:
             "../envs/nwpflow.yaml"
@@ -64,8 +64,8 @@ rule ensemble_time_product:
         thresholds=get_ensemble_time_thresholds,
     threads: config["threads"]
     resources:
-        mem_mb=nwf.ensemble_mem_mb(config),
-        runtime=config["resources"]["runtime"],
+        mem_mb=nwf.retried(nwf.ensemble_mem_mb(config), config),
+        runtime=nwf.retried(config["resources"]["runtime"], config),
         disk_mb=DISK_MB,
     conda:
         "../envs/nwpflow.yaml"
@@ -93,8 +93,8 @@ rule time_product:
         grib2=config["grib2"],
     threads: config["threads"]
     resources:
-        mem_mb=get_time_mem_mb,
-        runtime=config["resources"]["runtime"],
+        mem_mb=nwf.retried(get_time_mem_mb, config),
+        runtime=nwf.retried(config["resources"]["runtime"], config),
         disk_mb=DISK_MB,
     conda:
         "../envs/nwpflow.yaml"

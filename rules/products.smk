@@ -30,8 +30,8 @@ for product in nwf.rule_products(config):
             grib2=config["grib2"],
         threads: config["threads"]
         resources:
-            mem_mb=get_product_mem_mb(product),
-            runtime=config["resources"]["runtime"],
+            mem_mb=nwf.retried(get_product_mem_mb(product), config),
+            runtime=nwf.retried(config["resources"]["runtime"], config),
             # set here, not left to Snakemake's default (an expression of the input sizes evaluated for
             # every job: a third of the DAG-building time of an ICON-CH1-EPS day)
             disk_mb=DISK_MB,

@@ -9,8 +9,9 @@ wire things together. The rules import this package as ``nwf``; each function li
 * :mod:`~nwpflow.workflow.paths` — input files, outputs, logs and benchmark tables;
 * :mod:`~nwpflow.workflow.targets` — what rule ``all`` asks for, one file per job;
 * :mod:`~nwpflow.workflow.incremental` — which inputs are complete (``incremental``);
-* :mod:`~nwpflow.workflow.resources` — memory of each kind of job;
-* :mod:`~nwpflow.workflow.cache` — numba's shared cache and the stamp of its warm-up.
+* :mod:`~nwpflow.workflow.resources` — memory of each kind of job, grown on each retry;
+* :mod:`~nwpflow.workflow.cache` — numba's shared cache and the stamp of its warm-up;
+* :mod:`~nwpflow.workflow.slurm` — a correction to the SLURM executor plugin's reading of job states.
 
 Importing it loads the product registry and the data model's tables, but no numba, ecCodes or netCDF4
 (``tests/test_architecture.py``); what runs inside a job is :mod:`nwpflow.jobs`.
@@ -80,8 +81,10 @@ from nwpflow.workflow.resources import (
     ensemble_mem_mb,
     estimate_mem_mb,
     product_mem_mb,
+    retried,
     time_mem_mb,
 )
+from nwpflow.workflow.slurm import patch_cancelled_state
 from nwpflow.workflow.targets import final_outputs, target_files
 
 __all__ = [
@@ -137,6 +140,7 @@ __all__ = [
     "output_templates",
     "package_fingerprint",
     "parse_label",
+    "patch_cancelled_state",
     "preset",
     "product_formats",
     "product_inputs",
@@ -147,6 +151,7 @@ __all__ = [
     "product_requires",
     "required_files",
     "required_products",
+    "retried",
     "rule_products",
     "sample_files",
     "target_files",
