@@ -130,3 +130,42 @@ def get_time_mem_mb(wildcards):
 def exactly(names):
     """A wildcard constraint matching exactly `names` (nothing at all where there are none)."""
     return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+# Looking at the products (rules/report.smk): checks beyond the schema, and the input functions.
+import sys
+
+from nwpflow.workflow import quicklooks as nwq
+
+nwq.check_report_config(config)
+if nwq.meteograms_skipped(config):
+    print(f"nwpflow: no meteograms: {nwq.meteograms_skipped(config)}", file=sys.stderr)
+
+
+def get_report_output():
+    """What rule all asks for of the plotting rules (nothing where they are switched off)."""
+    return nwq.report_targets(config)
+
+
+def get_quicklook_input(wildcards):
+    """{product: file} of a quicklook job, and the map geometry."""
+    return {**nwq.quicklook_inputs(config, wildcards.run, wildcards.group, wildcards.lead),
+            "geometry": nwq.grid_file(config).format(run=wildcards.run)}
+
+
+def get_quicklook_time_input(wildcards):
+    """{time product: file} of a time-product quicklook job, and the map geometry."""
+    return {**nwq.quicklook_time_inputs(config, wildcards.run, wildcards.group),
+            "geometry": nwq.grid_file(config).format(run=wildcards.run)}
+
+
+def get_quicklook_subcategory(wildcards):
+    """The report's subcategory of a quicklook: its member, or the ensemble statistic."""
+    if wildcards.group == nwf.ENSEMBLE_LABEL:
+        return f"ensemble {wildcards.variant.split('-')[0]}"
+    return f"member {wildcards.group}"
+
+
+def get_quicklook_labels(wildcards, output):
+    """The report's labels of a quicklook (member, lead and valid time, level, range), from its folder's frames.json."""
+    return nwq.frame_labels(output[0], wildcards.product, wildcards.variant)
