@@ -103,7 +103,11 @@ def field_frames(path: str | os.PathLike, variable: str, *, product: str, geomet
     """
     from nwpflow.io import read_field
 
+    from nwpflow.io.netcdf import DIM_NAMES
+
     data, _ = read_field(path, variable)
+    data = data.rename({d: DIM_NAMES[d] for d in data.dims if d in DIM_NAMES})  # cfgrib-made files' dims
+    data = data.squeeze([d for d in data.dims if data.sizes[d] == 1 and d not in (*HORIZONTAL_DIMS, "step")], drop=False)
     _check_grid(data, geometry, path, variable)
     levels = DEFAULT_LEVELS if levels is None else levels
     horizontal = [d for d in data.dims if d in HORIZONTAL_DIMS]

@@ -205,6 +205,8 @@ def cell_geometry(latitude: np.ndarray, longitude: np.ndarray, *, width: int = D
     height = _height_for(width, (lat_max - lat_min) / max((lon_max - lon_min) * scale, 1e-9))
     extent = (float(lon_min), float(lon_max), float(lat_min), float(lat_max))
     index, weight = pixel_map(tx, ty, corners, extent, width, height)
+    if vertices is not None:  # a cell is one colour: its value exactly, not a sum of weights near 1
+        weight[:] = np.array([1.0, 0.0, 0.0], dtype=np.float32)
     geometry = MapGeometry(kind="cells", drawing=drawing, extent=extent, width=width, height=height,
                            points=lat.size, digest=coordinates_digest(latitude, longitude), index=index,
                            weight=weight, x_label="longitude", y_label="latitude")
