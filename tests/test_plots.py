@@ -261,3 +261,48 @@ def test_bilinear_point_on_a_rotated_grid_is_scipys(cosmo_sample):
     with pytest.raises(Exception, match="outside the grid"):
         locate(Point("Oslo", 59.9, 10.7), data["latitude"].values, data["longitude"].values,
                rlat=data["rlat"].values, rlon=data["rlon"].values, pole=pole)
+
+
+def test_report_targets_and_config_checks(config):
+    """The plotting rules' targets follow the config (first member and the ensemble at every lead time,
+    time products, meteograms, record), the meteograms are skipped, saying why, without their products,
+    and bad `quicklooks` values name their key."""
+    from nwpflow import workflow as nwf
+    from nwpflow.errors import ConfigError
+    from nwpflow.workflow import quicklooks as nwq
+
+    cfg = {**config, "ensemble": {**config["ensemble"], "activate": True}}
+    nwf.check_config(cfg)
+    targets = nwq.report_targets(cfg)
+    assert "results/sample/quicklooks/grid.npz" in targets
+    for group in ("000", "ensemble"):
+        for lead in ("000", "003"):
+            assert f"results/sample/quicklooks/{group}/{lead}h" in targets
+        assert f"results/sample/quicklooks/{group}/time" in targets
+    assert "results/sample/quicklooks/001/000h" not in targets
+    assert "results/sample/meteograms/Zurich-Fluntern.png" in targets
+    assert "results/sample/report/provenance.html" in targets
+    assert nwq.meteograms_skipped({**cfg, "products": ["BRN"]}) == (
+        "they read the products FF_10M, CAPE_ML, which `products` does not compute")
+    for key, value, message in (("members", [7], "not among the members"),
+                                ("ensemble", ["quantile"], "not computed"),
+                                ("products", ["NOPE"], "not computed"),
+                                ("styles", {"NOPE": {"range": [0, 1]}}, "not a product"),
+                                ("styles", {"CAPE_ML": {"range": [5, 1]}}, "increasing")):
+        with pytest.raises(ConfigError, match=message):
+            nwq.check_report_config({**cfg, "quicklooks": {**cfg["quicklooks"], key: value}})
+    assert nwq.point_slug("Genève-Cointrin") == "Geneve-Cointrin"
+
+
+def test_report_labels_come_from_the_frames_index(tmp_path):
+    """The report's labels of a quicklook are its record in the folder's frames.json."""
+    import json
+
+    from nwpflow.workflow import quicklooks as nwq
+
+    record = {"file": "T_PL/850hPa.png", "member": "member 000", "lead_h": 1.0, "level": "850 hPa",
+              "valid_time": "2026-07-15 01:00 UTC", "range": [265.0, 300.0], "units": "K"}
+    (tmp_path / "frames.json").write_text(json.dumps([record]))
+    assert nwq.frame_labels(str(tmp_path), "T_PL", "850hPa") == {
+        "member": "member 000", "lead time": "+001 h", "valid time": "2026-07-15 01:00 UTC", "level": "850 hPa",
+        "range": "265 to 300 K"}

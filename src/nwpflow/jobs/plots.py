@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from nwpflow.io.writer import _umask
 from nwpflow.jobs.frame import job
 
 log = logging.getLogger("nwpflow")
@@ -57,12 +58,6 @@ def _atomic_folder(path: Path) -> Iterator[Path]:
         raise
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def draw_quicklooks(files: Mapping[str, str | os.PathLike], geometry: str | os.PathLike, output: str | os.PathLike,
                     *, member: str, statistics: Sequence[str] | None = None,
                     levels: Mapping[str, Sequence] | None = None, styles: Mapping | None = None) -> list[dict]:
@@ -79,7 +74,8 @@ def draw_quicklooks(files: Mapping[str, str | os.PathLike], geometry: str | os.P
     geometry = MapGeometry.load(geometry)
     canvas = QuicklookCanvas(geometry)
     records = []
-    variants = [(f"ensemble {s}", s) for s in statistics or ()] if member == "ensemble" else [(f"member {member}", None)]
+    variants = ([(f"ensemble {s}", s) for s in statistics or ()] if member == "ensemble"
+                else [(f"member {member}", None)])
     with _atomic_folder(Path(output)) as folder:
         for product, path in files.items():
             start = time.perf_counter()
@@ -128,9 +124,9 @@ def run_meteogram_job(points: Sequence[Mapping], model_files: Mapping, product_f
         with atomic_output(Path(table)) as temporary:
             pd.DataFrame(rows).to_csv(temporary, index=False)
         log.info("%d rows of point series written to %s in %.1f s", len(rows), table, time.perf_counter() - start)
-        run = next((r for r in rows if r.get("valid_time")), None)
+        run = _run_time(rows) if all(r.get("valid_time") for r in rows) else ""
         for point in chosen:
-            draw_meteogram(rows, point, outputs[point.name], cape=cape, run=_run_time(rows) if run else "")
+            draw_meteogram(rows, point, outputs[point.name], cape=cape, run=run)
             log.info("meteogram of %s written to %s", point.name, outputs[point.name])
     return rows
 
@@ -139,10 +135,11 @@ def _run_time(rows: Sequence[dict]) -> str:
     """The run's reference time: the valid time of lead time 0, or the first valid time minus its lead."""
     import numpy as np
 
+    from nwpflow.plots.frames import time_text
+
     first = min(rows, key=lambda r: r["lead_h"])
     valid = np.datetime64(first["valid_time"].replace(" UTC", ""))
-    reference = valid - np.timedelta64(int(round(first["lead_h"] * 60)), "m")
-    return f"{np.datetime_as_string(reference, unit='m').replace('T', ' ')} UTC"
+    return time_text(valid - np.timedelta64(int(round(first["lead_h"] * 60)), "m"))
 
 
 def _int_keys(mapping: Mapping) -> dict:

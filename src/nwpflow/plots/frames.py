@@ -65,7 +65,14 @@ def choose_levels(dim: str, available: np.ndarray, wanted: Sequence) -> list[flo
     return chosen
 
 
-def _time_text(value) -> str:
+def time_text(value) -> str:
+    """Return a time as ``YYYY-MM-DD HH:MM UTC``.
+
+    Examples
+    --------
+    >>> time_text(np.datetime64("2026-07-15T01:00"))
+    '2026-07-15 01:00 UTC'
+    """
     return f"{np.datetime_as_string(np.datetime64(value, 'm'), unit='m').replace('T', ' ')} UTC"
 
 
@@ -107,7 +114,8 @@ def field_frames(path: str | os.PathLike, variable: str, *, product: str, geomet
 
     data, _ = read_field(path, variable)
     data = data.rename({d: DIM_NAMES[d] for d in data.dims if d in DIM_NAMES})  # cfgrib-made files' dims
-    data = data.squeeze([d for d in data.dims if data.sizes[d] == 1 and d not in (*HORIZONTAL_DIMS, "step")], drop=False)
+    single = [d for d in data.dims if data.sizes[d] == 1 and d not in (*HORIZONTAL_DIMS, "step")]
+    data = data.squeeze(single, drop=False)
     _check_grid(data, geometry, path, variable)
     levels = DEFAULT_LEVELS if levels is None else levels
     horizontal = [d for d in data.dims if d in HORIZONTAL_DIMS]
@@ -139,16 +147,16 @@ def field_frames(path: str | os.PathLike, variable: str, *, product: str, geomet
             title = f"{what} · {description}" if description else what
             parts = []
             if reference is not None:
-                parts.append(f"run {_time_text(reference)}")
+                parts.append(f"run {time_text(reference)}")
             parts.append(member)
             if lead is not None:
                 parts.append(f"+{lead:g} h")
             if valid is not None:
-                parts.append(f"valid {_time_text(valid)}")
+                parts.append(f"valid {time_text(valid)}")
             record = {"file": name, "product": product, "variable": variable, "statistic": statistic,
                       "member": member, "level": level_title or None, "lead_h": lead,
-                      "run": _time_text(reference) if reference is not None else None,
-                      "valid_time": _time_text(valid) if valid is not None else None, "source": os.fspath(path)}
+                      "run": time_text(reference) if reference is not None else None,
+                      "valid_time": time_text(valid) if valid is not None else None, "source": os.fspath(path)}
             style = style_for(product, units, level=value if dim == "pressure" else None, statistic=statistic,
                               overrides=styles)
             frames.append((name, Frame(values=np.asarray(field.values, dtype=np.float32).reshape(-1), style=style,
@@ -192,4 +200,4 @@ def describe(product: str) -> str:
     return ""
 
 
-__all__ = ["DEFAULT_LEVELS", "choose_levels", "describe", "field_frames", "level_text"]
+__all__ = ["DEFAULT_LEVELS", "choose_levels", "describe", "field_frames", "level_text", "time_text"]

@@ -94,7 +94,8 @@ def geographic_to_rotated(lat, lon, pole_lat: float, pole_lon: float):
     ``rla2rlarot``; CF ``rotated_latitude_longitude`` with ``north_pole_grid_longitude = 0``).
 
     .. math::
-        \\varphi_r = \\arcsin(\\sin\\varphi \\sin\\varphi_p + \\cos\\varphi \\cos\\varphi_p \\cos(\\lambda - \\lambda_p))
+        \\varphi_r = \\arcsin(\\sin\\varphi \\sin\\varphi_p
+                     + \\cos\\varphi \\cos\\varphi_p \\cos(\\lambda - \\lambda_p))
 
         \\lambda_r = \\operatorname{atan2}(-\\sin(\\lambda - \\lambda_p)\\cos\\varphi,\\;
                      -\\sin\\varphi_p \\cos\\varphi \\cos(\\lambda - \\lambda_p) + \\cos\\varphi_p \\sin\\varphi)
@@ -110,8 +111,10 @@ def geographic_to_rotated(lat, lon, pole_lat: float, pole_lon: float):
     phi, lam = np.radians(np.asarray(lat, dtype=np.float64)), np.radians(np.asarray(lon, dtype=np.float64))
     phi_p, lam_p = np.radians(pole_lat), np.radians(pole_lon)
     dlam = lam - lam_p
-    rlat = np.arcsin(np.clip(np.sin(phi) * np.sin(phi_p) + np.cos(phi) * np.cos(phi_p) * np.cos(dlam), -1.0, 1.0))
-    rlon = np.arctan2(-np.sin(dlam) * np.cos(phi), -np.sin(phi_p) * np.cos(phi) * np.cos(dlam) + np.cos(phi_p) * np.sin(phi))
+    sin_rlat = np.sin(phi) * np.sin(phi_p) + np.cos(phi) * np.cos(phi_p) * np.cos(dlam)
+    rlat = np.arcsin(np.clip(sin_rlat, -1.0, 1.0))
+    rlon = np.arctan2(-np.sin(dlam) * np.cos(phi),
+                      -np.sin(phi_p) * np.cos(phi) * np.cos(dlam) + np.cos(phi_p) * np.sin(phi))
     return np.degrees(rlat), np.degrees(rlon)
 
 

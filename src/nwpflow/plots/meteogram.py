@@ -32,6 +32,7 @@ import numpy as np
 from nwpflow import constants
 from nwpflow.errors import InputError
 from nwpflow.plots import geo
+from nwpflow.plots.frames import time_text
 
 log = logging.getLogger("nwpflow.plots")
 
@@ -164,10 +165,6 @@ def distribution(values: np.ndarray) -> np.ndarray:
     return np.percentile(np.asarray(values, dtype=np.float64), PERCENTILES, axis=0)
 
 
-def _text_time(value) -> str:
-    return f"{np.datetime_as_string(np.datetime64(value, 'm'), unit='m').replace('T', ' ')} UTC"
-
-
 def collect_series(points: Sequence[Point], model_files: Mapping[int, Mapping[int, str]],
                    product_files: Mapping[str, Mapping[int, Mapping[int, str]]], constants_file: str) -> list[dict]:
     """Return the tidy table (one row per point, member, lead time and variable) of every member's series.
@@ -207,7 +204,7 @@ def collect_series(points: Sequence[Point], model_files: Mapping[int, Mapping[in
         valid_times = {}
         for lead in leads:
             dataset = open_run([files[lead]], list(MODEL_FIELDS))
-            valid = _text_time(dataset["valid_time"].values) if "valid_time" in dataset.coords else ""
+            valid = time_text(dataset["valid_time"].values) if "valid_time" in dataset.coords else ""
             valid_times[lead] = valid
             for name in MODEL_FIELDS:
                 values = [loc.sample(dataset[name].values) for loc in locations]

@@ -94,7 +94,8 @@ class QuicklookCanvas:
         self.colorbar.ax.tick_params(labelsize=7)
         self.figure.legend(handles=[Patch(facecolor=MISSING_COLOUR, edgecolor="black", linewidth=0.4,
                                           label="missing")],
-                           loc="lower left", bbox_to_anchor=((MARGINS["left"] + w + 6) / total_w, MARGINS["bottom"] / total_h),
+                           loc="lower left",
+                           bbox_to_anchor=((MARGINS["left"] + w + 6) / total_w, MARGINS["bottom"] / total_h),
                            fontsize=7, frameon=False, handlelength=1.2, borderaxespad=0.0)
         self.title = axes.set_title("", loc="left", fontsize=9, fontweight="bold", pad=16)
         self.subtitle = axes.annotate("", (0, 1), xycoords="axes fraction", xytext=(0, 4), textcoords="offset points",

@@ -82,17 +82,19 @@ def benchmark_files(templates: Mapping[str, str]) -> list[tuple[str, str, dict[s
     found: dict[str, tuple[int, str, dict]] = {}
     for rule, template in sorted(templates.items()):
         literal = len(re.sub(r"{[^}]*}", "", template))
-        names = re.findall(r"{(\w+)(?:,[^}]*)?}", template)
-        pattern = re.escape(template)
-        for name in dict.fromkeys(names):
-            pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>[^/]+)", 1)
-            pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P={name})")
+        pattern, seen = "", set()
+        for text, name in re.findall(r"([^{]*)(?:{(\w+)(?:,[^}]*)?})?", template):  # "{run,sample}" too
+            pattern += re.escape(text)
+            if name:
+                pattern += f"(?P={name})" if name in seen else f"(?P<{name}>[^/]+)"
+                seen.add(name)
         regex = re.compile(pattern + "$")
         for path in sorted(glob.glob(re.sub(r"{[^}]*}", "*", template))):
             match = regex.match(path)
             if match and literal > found.get(path, (-1,))[0]:
                 found[path] = (literal, rule, match.groupdict())
-    return [(rule, path, wildcards) for path, (_, rule, wildcards) in sorted(found.items(), key=lambda i: (i[1][1], i[0]))]
+    ordered = sorted(found.items(), key=lambda item: (item[1][1], item[0]))  # by rule, then path
+    return [(rule, path, wildcards) for path, (_, rule, wildcards) in ordered]
 
 
 def read_benchmark(path: str | os.PathLike) -> dict[str, str]:

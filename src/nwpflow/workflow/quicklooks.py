@@ -252,7 +252,8 @@ def check_report_config(config: Mapping) -> None:
     if quick["products"] != "all":
         unknown = [p for p in quick["products"] if p not in known]
         if unknown:
-            raise ConfigError("quicklooks.products", f"{unknown} are not computed; allowed: all, {', '.join(sorted(known))}")
+            raise ConfigError("quicklooks.products",
+                              f"{unknown} are not computed; allowed: all, {', '.join(sorted(known))}")
     fields = {spec[0] for spec in time_products(config, covered_only=False).values()}
     for product, style in quick["styles"].items():
         if product not in known | fields:
@@ -279,6 +280,7 @@ def plot_mem_mb(config: Mapping, kind: str) -> int:
 
 
 __all__ = ["FRAMES_INDEX", "check_report_config", "flat_files", "frame_labels", "grid_file", "grid_inputs",
-           "meteogram_inputs", "meteogram_outputs", "meteograms_skipped", "plot_mem_mb", "point_slug", "quicklook_folder", "quicklook_groups",
+           "meteogram_inputs", "meteogram_outputs", "meteograms_skipped", "plot_mem_mb", "point_slug",
+           "quicklook_folder", "quicklook_groups",
            "quicklook_inputs", "quicklook_members", "quicklook_products", "quicklook_time_folder",
            "quicklook_time_inputs", "quicklook_time_products", "record_outputs", "report_targets"]
