@@ -147,15 +147,25 @@ def get_report_output():
     return nwq.report_targets(config)
 
 
+def get_quicklook_files(wildcards):
+    """{group: {product: file}} of the quicklook job of a lead time."""
+    return nwq.quicklook_inputs(config, wildcards.run, wildcards.lead)
+
+
+def get_quicklook_time_files(wildcards):
+    """{group: {time product: file}} of the time products' quicklook job."""
+    return nwq.quicklook_time_inputs(config, wildcards.run)
+
+
 def get_quicklook_input(wildcards):
-    """{product: file} of a quicklook job, and the map geometry."""
-    return {**nwq.quicklook_inputs(config, wildcards.run, wildcards.group, wildcards.lead),
+    """The product files of a lead time's quicklook job, and the map geometry."""
+    return {"products": nwq.flat_files(get_quicklook_files(wildcards)),
             "geometry": nwq.grid_file(config).format(run=wildcards.run)}
 
 
 def get_quicklook_time_input(wildcards):
-    """{time product: file} of a time-product quicklook job, and the map geometry."""
-    return {**nwq.quicklook_time_inputs(config, wildcards.run, wildcards.group),
+    """The time products' files of their quicklook job, and the map geometry."""
+    return {"products": nwq.flat_files(get_quicklook_time_files(wildcards)),
             "geometry": nwq.grid_file(config).format(run=wildcards.run)}
 
 
@@ -168,4 +178,4 @@ def get_quicklook_subcategory(wildcards):
 
 def get_quicklook_labels(wildcards, output):
     """The report's labels of a quicklook (member, lead and valid time, level, range), from its folder's frames.json."""
-    return nwq.frame_labels(output[0], wildcards.product, wildcards.variant)
+    return nwq.frame_labels(output[0], wildcards.group, wildcards.product, wildcards.variant)

@@ -2,8 +2,8 @@
 # products, ensemble meteograms at points, and the run's record, all shown by `snakemake --report`.
 # No product rule waits for these rules. Paths and inputs: nwpflow.workflow.quicklooks.
 #   rule quicklook_grid    once per run: where each value of the grid goes on the map (grid.npz)
-#   rule quicklooks        one folder per member (or ensemble) and lead time: PRODUCT/<level>.png
-#   rule quicklooks_time   one folder per member (or ensemble): the time products at each window end
+#   rule quicklooks        one folder per lead time: <member or ensemble>/PRODUCT/<level>.png
+#   rule quicklooks_time   one folder: the time products at each window end
 #   rule meteograms        one PNG per point and points.csv (every member's series)
 #   rule run_record        config, provenance (global attributes of every product file), runtimes
 
@@ -42,16 +42,15 @@ rule quicklooks:
     input:
         unpack(get_quicklook_input),
     output:
-        report(directory(nwq.quicklook_folder(config)), patterns=["{product}/{variant}.png"],
+        report(directory(nwq.quicklook_folder(config)), patterns=["{group}/{product}/{variant}.png"],
                caption="../report/quicklook.rst", category="{product}", subcategory=get_quicklook_subcategory,
                labels=get_quicklook_labels),
     log:
-        "logs/{run}/quicklooks/{group}/{lead}h.log",
+        "logs/{run}/quicklooks/{lead}h.log",
     benchmark:
-        "logs/benchmarks/{run}/quicklooks/{group}/{lead}h.tsv"
-    wildcard_constraints:
-        group=exactly(nwq.quicklook_groups(config)),
+        "logs/benchmarks/{run}/quicklooks/{lead}h.tsv"
     params:
+        files=get_quicklook_files,
         **QUICKLOOK_PARAMS,
     resources:
         mem_mb=nwq.plot_mem_mb(config, "quicklooks"),
@@ -66,16 +65,15 @@ rule quicklooks_time:
     input:
         unpack(get_quicklook_time_input),
     output:
-        report(directory(nwq.quicklook_time_folder(config)), patterns=["{product}/{variant}.png"],
+        report(directory(nwq.quicklook_time_folder(config)), patterns=["{group}/{product}/{variant}.png"],
                caption="../report/quicklook.rst", category="{product}", subcategory=get_quicklook_subcategory,
                labels=get_quicklook_labels),
     log:
-        "logs/{run}/quicklooks/{group}/time.log",
+        "logs/{run}/quicklooks/time.log",
     benchmark:
-        "logs/benchmarks/{run}/quicklooks/{group}/time.tsv"
-    wildcard_constraints:
-        group=exactly(nwq.quicklook_groups(config)),
+        "logs/benchmarks/{run}/quicklooks/time.tsv"
     params:
+        files=get_quicklook_time_files,
         **QUICKLOOK_PARAMS,
     resources:
         mem_mb=nwq.plot_mem_mb(config, "quicklooks"),

@@ -275,11 +275,11 @@ def test_report_targets_and_config_checks(config):
     nwf.check_config(cfg)
     targets = nwq.report_targets(cfg)
     assert "results/sample/quicklooks/grid.npz" in targets
-    for group in ("000", "ensemble"):
-        for lead in ("000", "003"):
-            assert f"results/sample/quicklooks/{group}/{lead}h" in targets
-        assert f"results/sample/quicklooks/{group}/time" in targets
-    assert "results/sample/quicklooks/001/000h" not in targets
+    assert [t for t in targets if "/quicklooks/" in t and "grid" not in t] == [
+        "results/sample/quicklooks/000h", "results/sample/quicklooks/001h", "results/sample/quicklooks/002h",
+        "results/sample/quicklooks/003h", "results/sample/quicklooks/time"]
+    assert set(nwq.quicklook_inputs(cfg, "sample", "001")) == {"000", "ensemble"}
+    assert nwq.quicklook_inputs(cfg, "sample", "001")["ensemble"]["T_PL"] == "results/sample/ensemble/001h/T_PL.nc"
     assert "results/sample/meteograms/Zurich-Fluntern.png" in targets
     assert "results/sample/report/provenance.html" in targets
     assert nwq.meteograms_skipped({**cfg, "products": ["BRN"]}) == (
@@ -300,9 +300,9 @@ def test_report_labels_come_from_the_frames_index(tmp_path):
 
     from nwpflow.workflow import quicklooks as nwq
 
-    record = {"file": "T_PL/850hPa.png", "member": "member 000", "lead_h": 1.0, "level": "850 hPa",
+    record = {"file": "000/T_PL/850hPa.png", "member": "member 000", "lead_h": 1.0, "level": "850 hPa",
               "valid_time": "2026-07-15 01:00 UTC", "range": [265.0, 300.0], "units": "K"}
     (tmp_path / "frames.json").write_text(json.dumps([record]))
-    assert nwq.frame_labels(str(tmp_path), "T_PL", "850hPa") == {
+    assert nwq.frame_labels(str(tmp_path), "000", "T_PL", "850hPa") == {
         "member": "member 000", "lead time": "+001 h", "valid time": "2026-07-15 01:00 UTC", "level": "850 hPa",
         "range": "265 to 300 K"}

@@ -58,14 +58,14 @@ def _atomic_folder(path: Path) -> Iterator[Path]:
         raise
 
 
-def draw_quicklooks(files: Mapping[str, str | os.PathLike], geometry: str | os.PathLike, output: str | os.PathLike,
-                    *, member: str, statistics: Sequence[str] | None = None,
+def draw_quicklooks(files: Mapping[str, Mapping[str, str | os.PathLike]], geometry: str | os.PathLike,
+                    output: str | os.PathLike, *, statistics: Sequence[str] | None = None,
                     levels: Mapping[str, Sequence] | None = None, styles: Mapping | None = None) -> list[dict]:
-    """Draw every frame of ``files`` (``{product: file}``) into the folder ``output`` and return the frames'
-    records (also written to ``output/frames.json``).
+    """Draw every frame of ``files`` (``{group: {product: file}}``) into the folder ``output``
+    (``GROUP/PRODUCT/VARIANT.png``) and return the frames' records (also written to ``output/frames.json``).
 
-    ``member`` is the folder's member label (``000``), or ``ensemble``: then each product's ``statistics``
-    (``mean``, ...) are drawn from its ensemble file.
+    A group is a member's label (``000``), or ``ensemble``: then each product's ``statistics`` (``mean``,
+    ...) are drawn from its ensemble file.
     """
     from nwpflow.plots.frames import describe, field_frames
     from nwpflow.plots.grid import MapGeometry
@@ -74,34 +74,36 @@ def draw_quicklooks(files: Mapping[str, str | os.PathLike], geometry: str | os.P
     geometry = MapGeometry.load(geometry)
     canvas = QuicklookCanvas(geometry)
     records = []
-    variants = ([(f"ensemble {s}", s) for s in statistics or ()] if member == "ensemble"
-                else [(f"member {member}", None)])
     with _atomic_folder(Path(output)) as folder:
-        for product, path in files.items():
-            start = time.perf_counter()
-            drawn = 0
-            for title, statistic in variants:
-                variable = f"{product}_{statistic}" if statistic else product
-                for name, frame in field_frames(path, variable, product=product, geometry=geometry, member=title,
-                                                description=describe(product), statistic=statistic, levels=levels,
-                                                styles=styles):
-                    target = folder / name
-                    target.parent.mkdir(exist_ok=True)
-                    records.append(canvas.draw(frame, target))
-                    drawn += 1
-            log.info("%s: %d frames from %s in %.2f s", product, drawn, path, time.perf_counter() - start)
+        for group, products in files.items():
+            variants = ([(f"ensemble {s}", s) for s in statistics or ()] if group == "ensemble"
+                        else [(f"member {group}", None)])
+            for product, path in products.items():
+                start = time.perf_counter()
+                drawn = 0
+                for title, statistic in variants:
+                    variable = f"{product}_{statistic}" if statistic else product
+                    for name, frame in field_frames(path, variable, product=product, geometry=geometry,
+                                                    member=title, description=describe(product),
+                                                    statistic=statistic, levels=levels, styles=styles):
+                        target = folder / group / name
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        frame.record["file"] = f"{group}/{name}"
+                        records.append(canvas.draw(frame, target))
+                        drawn += 1
+                log.info("%s %s: %d frames from %s in %.2f s", group, product, drawn, path,
+                         time.perf_counter() - start)
         (folder / FRAMES_INDEX).write_text(json.dumps(records, indent=1), encoding="utf-8")
     return records
 
 
-def run_quicklook_job(files: Mapping[str, str], geometry: str, output: str, *, member: str,
+def run_quicklook_job(files: Mapping[str, Mapping[str, str]], geometry: str, output: str, *,
                       statistics: Sequence[str] | None = None, levels: Mapping | None = None,
                       styles: Mapping | None = None) -> list[dict]:
     """The job of rules ``quicklooks`` and ``quicklooks_time``: :func:`draw_quicklooks` in a job's frame."""
     with job():
         start = time.perf_counter()
-        records = draw_quicklooks(files, geometry, output, member=member, statistics=statistics, levels=levels,
-                                  styles=styles)
+        records = draw_quicklooks(files, geometry, output, statistics=statistics, levels=levels, styles=styles)
         log.info("%d quicklooks in %s in %.1f s (%.3f s each)", len(records), output, time.perf_counter() - start,
                  (time.perf_counter() - start) / max(len(records), 1))
     return records

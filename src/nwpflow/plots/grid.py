@@ -82,11 +82,14 @@ class MapGeometry:
         if self.kind != "cells":
             grid = values.reshape(self.grid_shape)
             return grid[::-1] if self.flip_rows else grid
+        if not hasattr(self, "_gather"):  # the inside pixels' corners and float64 weights, once per geometry
+            inside = self.index[:, 0] >= 0
+            self._gather = (inside, [np.ascontiguousarray(self.index[inside, k]) for k in range(3)],
+                            [self.weight[inside, k].astype(np.float64) for k in range(3)])
+        inside, corners, weights = self._gather
         image = np.full(self.width * self.height, np.nan, dtype=np.float32)
-        inside = self.index[:, 0] >= 0
-        corners = self.index[inside]
-        weights = self.weight[inside].astype(np.float64)
-        image[inside] = (weights * values[corners]).sum(axis=1)
+        image[inside] = (weights[0] * values[corners[0]] + weights[1] * values[corners[1]]
+                         + weights[2] * values[corners[2]])
         return image.reshape(self.height, self.width)
 
     def inside(self) -> np.ndarray:
@@ -238,7 +241,8 @@ def _rectilinear(kind, y, x, latitude, longitude, width, pole) -> MapGeometry:
     scale = 1.0 if kind == "rotated" else np.cos(np.radians(0.5 * (extent[2] + extent[3])))
     height = _height_for(width, (extent[3] - extent[2]) / ((extent[1] - extent[0]) * scale))
     if kind == "rotated":
-        drawing = f"rotated-pole grid {x.size} x {y.size} (pole {pole[0]:g}°N {pole[1]:g}°E), in rotated coordinates"
+        drawing = (f"rotated-pole grid {x.size} x {y.size} (north pole {geo.degrees_label(pole[0], 'lat')} "
+                   f"{geo.degrees_label(pole[1], 'lon')}), in rotated coordinates")
         labels = ("rotated longitude", "rotated latitude")
 
         def project(lat, lon):

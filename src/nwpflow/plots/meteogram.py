@@ -261,7 +261,7 @@ def draw_meteogram(rows: Sequence[dict], point: Point, path: str | os.PathLike, 
             drawn[variable] = stats
             shown = stats - 273.15 if key == "T_2M" else stats
             _boxes(ax, np.asarray(leads) + offset, shown, colour, width=0.3 if key == "wind" else 0.5)
-        ax.set_ylabel(f"{label}\n[{units}]", fontsize=8)
+        ax.set_ylabel(f"{cape if key == 'CAPE' else label}\n[{units}]", fontsize=8)
         ax.grid(True, linewidth=0.3)
         ax.tick_params(labelsize=8)
     first = mine[0]
@@ -276,7 +276,7 @@ def draw_meteogram(rows: Sequence[dict], point: Point, path: str | os.PathLike, 
                     f"{first['grid_point']} · {members} members" + (f" · run {run}" if run else ""), fontsize=9)
     figure.legend(handles=[Patch(color="0.85", label="min-max (line)"), Patch(color="0.7", label="10-90 %"),
                            Patch(color="0.4", label="25-75 %"), Patch(color="black", label="median (bar)")],
-                  loc="lower center", ncol=4, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.01))
+                  loc="outside lower center", ncol=4, fontsize=7, frameon=False)
     with atomic_output(Path(path)) as temporary:
         with open(temporary, "wb") as f:
             figure.savefig(f, format="png", pil_kwargs={"compress_level": 3})

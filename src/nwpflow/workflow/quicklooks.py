@@ -3,9 +3,10 @@
 Paths, below ``output_dir``::
 
     {run}/quicklooks/grid.npz                      the map geometry of the run's grid (rule quicklook_grid)
-    {run}/quicklooks/{group}/{lead}h/PRODUCT/*.png  quicklooks of member {group} (e.g. 000) or of the
-                                                   ensemble statistics (group ``ensemble``), and frames.json
-    {run}/quicklooks/{group}/time/NAME/*.png       quicklooks of the time products (one per window end)
+    {run}/quicklooks/{lead}h/{group}/PRODUCT/*.png  quicklooks of one lead time: of member {group} (e.g. 000)
+                                                   and of the ensemble statistics (group ``ensemble``), and
+                                                   frames.json (one job per lead time)
+    {run}/quicklooks/time/{group}/NAME/*.png       quicklooks of the time products (one per window end)
     {run}/meteograms/{point}.png, points.csv       EPSgrams and the tidy table of the point series
     {run}/report/config.html, provenance.html, runtimes.html   the run's record
 """
@@ -68,19 +69,22 @@ def grid_file(config: Mapping) -> str:
 
 
 def quicklook_folder(config: Mapping) -> str:
-    """Return the folder of one quicklook job (wildcards ``{run}``, ``{group}``, ``{lead}``).
+    """Return the folder of the quicklook job of one lead time (wildcards ``{run}``, ``{lead}``).
+
+    One job draws every group (members, ensemble) of a lead time: each job costs ~1.5 s of start-up
+    (Python, matplotlib, xarray), as much as ~30 quicklooks.
 
     Examples
     --------
     >>> quicklook_folder({"output_dir": "results"})
-    'results/{run}/quicklooks/{group}/{lead}h'
+    'results/{run}/quicklooks/{lead}h'
     """
-    return f"{_root(config, QUICKLOOKS)}/{{group}}/{{lead}}h"
+    return f"{_root(config, QUICKLOOKS)}/{{lead}}h"
 
 
 def quicklook_time_folder(config: Mapping) -> str:
-    """Return the folder of the time products' quicklooks of one member or the ensemble (``{run}``, ``{group}``)."""
-    return f"{_root(config, QUICKLOOKS)}/{{group}}/{TIME_LABEL}"
+    """Return the folder of the time products' quicklooks (wildcard ``{run}``)."""
+    return f"{_root(config, QUICKLOOKS)}/{TIME_LABEL}"
 
 
 def quicklook_members(config: Mapping) -> list[int]:
@@ -115,20 +119,30 @@ def quicklook_groups(config: Mapping) -> list[str]:
     return groups + ([ENSEMBLE_LABEL] if _ensemble_drawn(config) else [])
 
 
-def quicklook_inputs(config: Mapping, run: str, group: str, lead: str) -> dict[str, str]:
-    """Return ``{product: file}`` a quicklook job of ``group`` and ``lead`` (labels) draws."""
-    if group == ENSEMBLE_LABEL:
-        chosen = [p for p in quicklook_products(config) if p in ensemble_products(config)]
-        return {p: ensemble_template(config).format(run=run, lead=lead, product=p) for p in chosen}
-    return {p: output_template(config, p).format(run=run, member=group, lead=lead) for p in quicklook_products(config)}
+def quicklook_inputs(config: Mapping, run: str, lead: str) -> dict[str, dict[str, str]]:
+    """Return ``{group: {product: file}}`` the quicklook job of lead time ``lead`` (a label) draws."""
+    inputs = {}
+    for group in quicklook_groups(config):
+        if group == ENSEMBLE_LABEL:
+            chosen = [p for p in quicklook_products(config) if p in ensemble_products(config)]
+            inputs[group] = {p: ensemble_template(config).format(run=run, lead=lead, product=p) for p in chosen}
+        else:
+            inputs[group] = {p: output_template(config, p).format(run=run, member=group, lead=lead)
+                             for p in quicklook_products(config)}
+    return {group: files for group, files in inputs.items() if files}
 
 
-def quicklook_time_inputs(config: Mapping, run: str, group: str) -> dict[str, str]:
-    """Return ``{time product: file}`` of the time-product quicklooks of ``group``."""
-    if group == ENSEMBLE_LABEL:
-        chosen = [n for n in quicklook_time_products(config) if n in ensemble_time_products(config)]
-        return {n: ensemble_time_template(config).format(run=run, name=n) for n in chosen}
-    return {n: time_template(config).format(run=run, member=group, name=n) for n in quicklook_time_products(config)}
+def quicklook_time_inputs(config: Mapping, run: str) -> dict[str, dict[str, str]]:
+    """Return ``{group: {time product: file}}`` of the time-product quicklooks."""
+    inputs = {}
+    for group in quicklook_groups(config):
+        if group == ENSEMBLE_LABEL:
+            chosen = [n for n in quicklook_time_products(config) if n in ensemble_time_products(config)]
+            inputs[group] = {n: ensemble_time_template(config).format(run=run, name=n) for n in chosen}
+        else:
+            inputs[group] = {n: time_template(config).format(run=run, member=group, name=n)
+                             for n in quicklook_time_products(config)}
+    return {group: files for group, files in inputs.items() if files}
 
 
 def grid_inputs(config: Mapping) -> list[str]:
@@ -192,8 +206,8 @@ def record_outputs(config: Mapping) -> dict[str, str]:
 
 def report_targets(config: Mapping) -> list[str]:
     """Return what rule ``all`` asks for of the plotting rules: every quicklook folder, the meteograms and the
-    record. With ``incremental``, a member's quicklooks of a lead time once its inputs are complete, the
-    ensemble's once every member's are, and the time products', meteograms and record once the run is."""
+    record. With ``incremental``, the quicklooks of a lead time once its inputs are complete (every
+    member's where the ensemble is drawn), and the time products', meteograms and record once the run is."""
     run = config["run"]["name"]
     available = available_inputs(config) if config.get("incremental") else None
     members, leads = config["members"], config["lead_times"]
@@ -201,13 +215,12 @@ def report_targets(config: Mapping) -> list[str]:
     targets = []
     if is_activated(config, QUICKLOOKS):
         targets.append(grid_file(config).format(run=run))
-        for group in quicklook_groups(config):
-            needed = members if group == ENSEMBLE_LABEL else [int(group)]
-            if quicklook_inputs(config, run, group, lead_label(leads[0])):
-                targets += [quicklook_folder(config).format(run=run, group=group, lead=lead_label(t)) for t in leads
-                            if available is None or all((m, t) in available for m in needed)]
-            if complete and quicklook_time_inputs(config, run, group):
-                targets.append(quicklook_time_folder(config).format(run=run, group=group))
+        groups = quicklook_inputs(config, run, lead_label(leads[0]))
+        needed = members if ENSEMBLE_LABEL in groups else [int(g) for g in groups]
+        targets += [quicklook_folder(config).format(run=run, lead=lead_label(t)) for t in leads
+                    if groups and (available is None or all((m, t) in available for m in needed))]
+        if complete and quicklook_time_inputs(config, run):
+            targets.append(quicklook_time_folder(config).format(run=run))
     if is_activated(config, METEOGRAMS) and meteograms_skipped(config) is None and complete:
         targets += [path.format(run=run) for path in meteogram_outputs(config).values()]
     if is_activated(config, "run_record") and complete:
@@ -215,15 +228,15 @@ def report_targets(config: Mapping) -> list[str]:
     return targets
 
 
-def frame_labels(folder: str, product: str, variant: str) -> dict[str, str]:
+def frame_labels(folder: str, group: str, product: str, variant: str) -> dict[str, str]:
     """Return the report's labels of one quicklook (from its folder's ``frames.json``): member, lead time,
     valid time and level."""
     path = os.path.join(folder, FRAMES_INDEX)
     with open(path, encoding="utf-8") as f:
         records = {r["file"]: r for r in json.load(f)}
-    record = records.get(f"{product}/{variant}.png")
+    record = records.get(f"{group}/{product}/{variant}.png")
     if record is None:
-        raise ConfigError(QUICKLOOKS, f"{path} does not list {product}/{variant}.png")
+        raise ConfigError(QUICKLOOKS, f"{path} does not list {group}/{product}/{variant}.png")
     lead = record.get("lead_h")
     return {"member": record["member"], "lead time": "" if lead is None else f"+{lead:03.0f} h",
             "valid time": record.get("valid_time") or "", "level": record.get("level") or "-",
