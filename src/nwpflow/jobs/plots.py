@@ -1,5 +1,5 @@
-"""The plotting jobs (rules/report.smk): the map geometry of the run's grid, the quicklooks of one member
-(or the ensemble) and lead time, the meteograms, and the run's record for the report.
+"""The plotting jobs (rules/report.smk): the map geometry of the run's grid, the quicklooks of one lead time
+(its members and the ensemble) or of the time products, the meteograms, and the run's record for the report.
 
 Each runs in the frame of every job (:func:`nwpflow.jobs.frame.job`: log, logging) and writes its outputs
 atomically: files through a temporary name, a folder of quicklooks as a temporary folder renamed when

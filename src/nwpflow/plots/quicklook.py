@@ -198,9 +198,9 @@ class QuicklookCanvas:
     def draw(self, frame: Frame, path: str | os.PathLike) -> dict:
         """Draw ``frame`` and write it to ``path`` (PNG, atomically); return its record with the image's
         statistics added (``min``, ``max``, ``missing`` fraction of the domain's pixels)."""
-        from nwpflow.io.writer import atomic_output
-
         from PIL import Image
+
+        from nwpflow.io.writer import atomic_output
 
         image, rgba = self.colours(frame)
         self.canvas.restore_region(self.background)
