@@ -186,6 +186,38 @@ def test_rotated_grid_drawn_in_its_own_coordinates(cosmo_sample):
     assert len(geometry.coast) and geometry.graticule_labels
 
 
+def test_rotated_grid_quicklook_shows_each_grid_value_in_its_own_pixels(cosmo_sample, tmp_path):
+    """The PNG read back: each map pixel of a rotated grid has the colour of the grid value whose cell holds
+    the pixel's centre (pixel column ``i`` of ``w`` shows grid column ``floor((i + 0.5) nx / w)``), within
+    1/255 per channel, everywhere but under the axes' frame (outlines removed)."""
+    import matplotlib
+
+    from nwpflow.io import open_run
+
+    geometry = geometry_of_run(cosmo_sample / "lfff00000000c", width=300)
+    empty = np.empty((0, 2))
+    geometry.coast, geometry.borders, geometry.graticule = empty, empty, empty
+    values = open_run([cosmo_sample / "lfff00000000c"], ["HSURF"])["HSURF"].values.astype(np.float32)
+    style = Style("terrain", 0.0, 3000.0)
+    frame = Frame(values=values.ravel(), style=style, title="HSURF", subtitle="test", units="m")
+    canvas = QuicklookCanvas(geometry)
+    canvas.draw(frame, tmp_path / "r.png")
+    png = np.asarray(Image.open(tmp_path / "r.png").convert("RGB")).astype(int)
+    # the colour bar, filled by the frame: its middle column runs from the colour of vmax down to vmin's
+    bar = canvas.bar
+    column = png[bar["top"]:bar["top"] + bar["height"], bar["left"] + 7]
+    ends = matplotlib.colormaps["terrain"]([1.0, 0.0], bytes=True)[:, :3].astype(int)
+    assert np.abs(column[[0, -1]] - ends).max() <= 3  # half a row of the colour map's 256 colours
+    drawn = png[MARGINS["top"]:MARGINS["top"] + geometry.height, MARGINS["left"]:MARGINS["left"] + geometry.width]
+    ny, nx = geometry.grid_shape
+    rows = ((np.arange(geometry.height) + 0.5) * ny / geometry.height).astype(int)
+    columns = ((np.arange(geometry.width) + 0.5) * nx / geometry.width).astype(int)
+    grid = geometry.image(values.ravel())[::-1]  # the PNG's rows run north to south
+    expected = matplotlib.colormaps["terrain"](grid[rows][:, columns] / 3000.0, bytes=True)[..., :3].astype(int)
+    close = (np.abs(drawn - expected) <= 1).all(axis=-1)
+    assert close[2:-2, 2:-2].all(), np.argwhere(~close[2:-2, 2:-2])[:10]  # the outer 2 pixels: the axes' frame
+
+
 def test_every_product_has_a_fixed_style():
     """Every registered product gets a fixed range (table or units, never from its values); config overrides
     win; the standard deviation spans a quarter of the product's range."""
