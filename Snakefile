@@ -16,9 +16,11 @@ include: "rules/cache.smk"
 include: "rules/products.smk"
 include: "rules/bundles.smk"
 include: "rules/fanin.smk"
+include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         get_final_output(),
+        get_report_output(),

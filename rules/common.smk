@@ -135,3 +135,52 @@ def get_time_mem_mb(wildcards):
 def exactly(names):
     """A wildcard constraint matching exactly `names` (nothing at all where there are none)."""
     return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+# Looking at the products (rules/report.smk): checks beyond the schema, and the input functions.
+import sys
+
+from nwpflow.workflow import quicklooks as nwq
+
+nwq.check_report_config(config)
+if nwq.meteograms_skipped(config):
+    print(f"nwpflow: no meteograms: {nwq.meteograms_skipped(config)}", file=sys.stderr)
+
+
+def get_report_output():
+    """What rule all asks for of the plotting rules (nothing where they are switched off)."""
+    return nwq.report_targets(config)
+
+
+def get_quicklook_files(wildcards):
+    """{group: {product: file}} of the quicklook job of a lead time."""
+    return nwq.quicklook_inputs(config, wildcards.run, wildcards.lead)
+
+
+def get_quicklook_time_files(wildcards):
+    """{group: {time product: file}} of the time products' quicklook job."""
+    return nwq.quicklook_time_inputs(config, wildcards.run)
+
+
+def get_quicklook_input(wildcards):
+    """The product files of a lead time's quicklook job, and the map geometry."""
+    return {"products": nwq.flat_files(get_quicklook_files(wildcards)),
+            "geometry": nwq.grid_file(config).format(run=wildcards.run)}
+
+
+def get_quicklook_time_input(wildcards):
+    """The time products' files of their quicklook job, and the map geometry."""
+    return {"products": nwq.flat_files(get_quicklook_time_files(wildcards)),
+            "geometry": nwq.grid_file(config).format(run=wildcards.run)}
+
+
+def get_quicklook_subcategory(wildcards):
+    """The report's subcategory of a quicklook: its member, or the ensemble statistic."""
+    if wildcards.group == nwf.ENSEMBLE_LABEL:
+        return f"ensemble {wildcards.variant.split('-')[0]}"
+    return f"member {wildcards.group}"
+
+
+def get_quicklook_labels(wildcards, output):
+    """The report's labels of a quicklook (member, lead and valid time, level, range), from its folder's frames.json."""
+    return nwq.frame_labels(output[0], wildcards.group, wildcards.product, wildcards.variant)

@@ -35,12 +35,17 @@ RULES: dict[str, tuple[str, ...]] = {
     "nwpflow.io": ("nwpflow.products", "nwpflow.jobs", "nwpflow.workflow", "nwpflow.cli", "snakemake"),
     "nwpflow.products": (*READERS_AND_WRITERS, "nwpflow.io.sample", "netCDF4", "eccodes", "gribapi", "dask",
                          "nwpflow.jobs", "nwpflow.workflow", "nwpflow.cli", "snakemake"),
+    "nwpflow.plots": ("nwpflow.jobs", "nwpflow.workflow", "nwpflow.cli", "snakemake", "netCDF4", "eccodes", "gribapi",
+                      "cfgrib", "matplotlib.pyplot"),
     "nwpflow.jobs": ("nwpflow.workflow", "nwpflow.cli", "snakemake"),
-    "nwpflow.workflow": (*READERS_AND_WRITERS, *LIBRARIES_OF_JOBS, "nwpflow.kernels", "nwpflow.jobs", "nwpflow.cli"),
+    "nwpflow.workflow": (*READERS_AND_WRITERS, *LIBRARIES_OF_JOBS, "nwpflow.kernels", "nwpflow.jobs", "nwpflow.cli",
+                         "nwpflow.plots", "matplotlib"),
 }
 """Who may not import whom. Kernels: plain arrays, no xarray, no I/O. io: reads and writes the data model,
 knows no products. products: registry and wrappers, no file I/O. jobs: what runs in a job, never the
-parse-time workflow. workflow: what runs while Snakemake parses, none of the jobs' libraries."""
+parse-time workflow. plots: draws what the products hold, reading every file through io (no file library of
+its own) and the registry's metadata, never the jobs or the workflow; matplotlib through its object API only
+(pyplot keeps global figures). workflow: what runs while Snakemake parses, none of the jobs' libraries."""
 
 LONG_FILES = {
     "kernels/convection.py": "the parcel ascent of CAPE/CIN/LCL/LFC/EL: one algorithm whose stages share one "
@@ -118,7 +123,9 @@ def test_the_import_rules_catch_a_leak(tmp_path):
 LIGHT = {
     "import nwpflow": LIBRARIES_OF_JOBS,
     "import nwpflow.workflow": ("numba", "netCDF4", "eccodes", "gribapi", "dask", "nwpflow.jobs", "nwpflow.io.reader",
-                                "nwpflow.io.sample.writer", "nwpflow.kernels.thermo"),
+                                "nwpflow.io.sample.writer", "nwpflow.kernels.thermo", "matplotlib", "nwpflow.plots"),
+    "import nwpflow.workflow.quicklooks": ("numba", "netCDF4", "eccodes", "matplotlib", "nwpflow.plots"),
+    "import nwpflow.plots": ("matplotlib", "numba", "xarray", "netCDF4", "eccodes"),
     "import nwpflow.products": ("numba", "netCDF4", "gribapi", "dask"),
     "import nwpflow.jobs.compute": ("dask", "snakemake", "jsonschema", "nwpflow.workflow", "nwpflow.jobs.warm",
                                     "nwpflow.jobs.bundle", "nwpflow.jobs.fanin", "nwpflow.io.sample.writer",

@@ -83,7 +83,8 @@ def test_dry_run_builds_the_dag(tmp_path):
     # time products over lead times 0..3 h: TOT_PREC 1 h and 3 h sums, VMAX_10M 3 h maximum (the 6 h and
     # 24 h windows are longer than the run)
     assert job_counts(proc.stdout) == {"sample": 1, "warm_cache": 1, "bundle_catalogue": 12, "ensemble_products": 4,
-                                       "time_product": 9, "ensemble_time_product": 3, "all": 1, "total": 31}
+                                       "time_product": 9, "ensemble_time_product": 3, "quicklook_grid": 1, "quicklooks": 4,
+                                       "quicklooks_time": 1, "meteograms": 1, "run_record": 1, "all": 1, "total": 39}
     for path in ("results/sample/002/003h/BRN.nc", "logs/sample/002/003h/bundle_catalogue.log",
                  "logs/benchmarks/sample/002/003h/bundle_catalogue.tsv", "results/sample/ensemble/003h/BRN.nc",
                  "results/sample/002/time/TOT_PREC_sum_3h.nc", "results/sample/ensemble/time/VMAX_10M_max_3h.nc"):
@@ -99,7 +100,8 @@ def test_dry_run_one_job_per_product(tmp_path):
     proc = snakemake(tmp_path, "--dry-run", "--cores", "1", "--config", "bundles={catalogue: none}", "products=[HPBL]",
                      "members=[0]", "lead_times=[1]")
     assert proc.returncode == 0, output_of(proc)
-    assert job_counts(proc.stdout) == {"sample": 1, "warm_cache": 1, "brn": 1, "hpbl": 1, "all": 1, "total": 5}
+    assert job_counts(proc.stdout) == {"sample": 1, "warm_cache": 1, "brn": 1, "hpbl": 1, "quicklook_grid": 1, "quicklooks": 1,
+                                       "run_record": 1, "all": 1, "total": 8}
     hpbl = proc.stdout.split("rule hpbl:", 1)[1].split("\n\n", 1)[0]
     assert re.search(r"input: .*results/sample/000/001h/BRN\.nc", hpbl), hpbl
 
@@ -111,8 +113,8 @@ def test_dry_run_with_config_overrides(tmp_path):
                      "products=[BRN]", "ensemble={quantiles: [0.25, 0.75]}")
     assert proc.returncode == 0, output_of(proc)
     # one member: no ensemble; lead times 0 and 3 h: only the 3 h windows
-    assert job_counts(proc.stdout) == {"sample": 1, "warm_cache": 1, "brn": 2, "time_product": 2, "all": 1,
-                                       "total": 7}
+    assert job_counts(proc.stdout) == {"sample": 1, "warm_cache": 1, "brn": 2, "time_product": 2, "quicklook_grid": 1,
+                                       "quicklooks": 2, "quicklooks_time": 1, "run_record": 1, "all": 1, "total": 12}
     assert "out/sample/001/003h/BRN.nc" in proc.stdout
     assert "out/sample/001/time/TOT_PREC_sum_3h.nc" in proc.stdout
 
