@@ -316,16 +316,21 @@ def check(path: str | os.PathLike, *, base: str | os.PathLike | None = None) -> 
 
 def code_differences(record: Mapping) -> list[str]:
     """Return how the installed code differs from the code a record names (empty: the same identity)."""
-    from nwpflow.products.identity import fanin_identity, product_identity
+    from nwpflow.products.identity import fanin_identity, grid_identity, product_identity
     from nwpflow.products.registry import registry
 
     product = record.get("product", "")
     formats = record.get("formats") or ["netcdf"]
     recorded = record.get("code", {})
-    if record.get("kind", "product") == "product" and product in registry:
+    kind = record.get("kind", "product")
+    if kind == "grid":
+        current = grid_identity()
+    elif kind in ("ensemble", "time"):
+        current = fanin_identity(formats)
+    elif product in registry:
         current = product_identity(product, formats)
     else:
-        current = fanin_identity(formats)
+        return [f"product {product!r} is not in the registry of the installed nwpflow"]
     if current.digest == recorded.get("digest"):
         return []
     return current.differences(recorded.get("modules", {})) or [f"code digest {current.digest}, recorded "

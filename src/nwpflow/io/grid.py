@@ -33,9 +33,6 @@ from nwpflow.errors import InputError
 from nwpflow.io import grib
 from nwpflow.io.formats import file_format
 
-GRID_FILE = "grid.nc"
-"""Name of the grid file in a run's output folder."""
-
 REFERENCE_ATTRIBUTES = ("uuidOfHGrid", "number_of_grid_used", "grid_file")
 """Global attributes by which a product file names its grid."""
 
@@ -176,4 +173,4 @@ def grid_reference(grid_file: str | os.PathLike, product_file: str | os.PathLike
     return {**found, "grid_file": os.path.relpath(grid_file, Path(product_file).parent)}
 
 
-__all__ = ["GRID_FILE", "REFERENCE_ATTRIBUTES", "grid_reference", "read_grid", "write_grid"]
+__all__ = ["REFERENCE_ATTRIBUTES", "grid_reference", "read_grid", "write_grid"]

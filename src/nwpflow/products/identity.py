@@ -27,6 +27,9 @@ WRITERS = {"netcdf": "nwpflow.io.writer", "grib2": "nwpflow.io.grib_writer"}
 FANIN = "nwpflow.products.fanin"
 """The ensemble and time statistics (their kernels: ``nwpflow.kernels.stats``)."""
 
+GRID = "nwpflow.io.grid"
+"""The reader and writer of the run's grid file."""
+
 
 def _writers(formats: Sequence[str]) -> list[str]:
     return [WRITERS[f] for f in dict.fromkeys(formats or ("netcdf",))]
@@ -76,4 +79,10 @@ def fanin_identity(formats: Sequence[str] = ("netcdf",)) -> CodeIdentity:
     return _fanin_identity(tuple(dict.fromkeys(formats or ("netcdf",))))
 
 
-__all__ = ["FANIN", "READER", "WRITERS", "fanin_identity", "product_identity"]
+@functools.lru_cache(maxsize=None)
+def grid_identity() -> CodeIdentity:
+    """Return the :class:`~nwpflow.identity.CodeIdentity` of the run's grid file (:mod:`nwpflow.io.grid`)."""
+    return code_identity([GRID])
+
+
+__all__ = ["FANIN", "GRID", "READER", "WRITERS", "fanin_identity", "grid_identity", "product_identity"]

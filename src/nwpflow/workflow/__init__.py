@@ -10,7 +10,8 @@ wire things together. The rules import this package as ``nwf``; each function li
 * :mod:`~nwpflow.workflow.targets` — what rule ``all`` asks for, one file per job;
 * :mod:`~nwpflow.workflow.incremental` — which inputs are complete (``incremental``);
 * :mod:`~nwpflow.workflow.resources` — memory of each kind of job;
-* :mod:`~nwpflow.workflow.cache` — numba's shared cache and the stamp of its warm-up.
+* :mod:`~nwpflow.workflow.cache` — numba's shared cache and the stamp of its warm-up;
+* :mod:`~nwpflow.workflow.identity` — re-runs by content: each rule's code identity, recipe files, damaged outputs.
 
 Importing it loads the product registry and the data model's tables, but no numba, ecCodes or netCDF4
 (``tests/test_architecture.py``); what runs inside a job is :mod:`nwpflow.jobs`.
@@ -18,8 +19,22 @@ Importing it loads the product registry and the data model's tables, but no numb
 
 from nwpflow.errors import ConfigError
 from nwpflow.naming import lead_code, lead_label, member_label, parse_label
-from nwpflow.workflow.cache import numba_cache_env, package_fingerprint, warm_stamp
+from nwpflow.workflow.cache import numba_cache_env, warm_fingerprint, warm_stamp
 from nwpflow.workflow.config import KEY_HINTS, check_config, check_known_keys, coerce_config, load_schema, preset
+from nwpflow.workflow.identity import (
+    IDENTITY_DIR,
+    config_env,
+    damaged_markers,
+    fanin_code,
+    grid_code,
+    product_code,
+    recipe_file,
+    recipe_template,
+    recipes,
+    redo_template,
+    sample_code,
+    recipe_text,
+)
 from nwpflow.workflow.incremental import available_inputs, input_complete
 from nwpflow.workflow.paths import (
     BENCHMARK_DIR,
@@ -41,6 +56,8 @@ from nwpflow.workflow.paths import (
     fanin_formats,
     fanin_output_templates,
     grib_template_inputs,
+    grid_inputs,
+    grid_template,
     input_file_name,
     input_layout,
     job_inputs,
@@ -85,6 +102,20 @@ from nwpflow.workflow.resources import (
 from nwpflow.workflow.targets import final_outputs, target_files
 
 __all__ = [
+    "IDENTITY_DIR",
+    "config_env",
+    "damaged_markers",
+    "fanin_code",
+    "grid_code",
+    "grid_inputs",
+    "grid_template",
+    "product_code",
+    "recipe_file",
+    "recipe_template",
+    "recipes",
+    "redo_template",
+    "sample_code",
+    "recipe_text",
     "BENCHMARK_DIR",
     "ConfigError",
     "ENSEMBLE_LABEL",
@@ -135,7 +166,7 @@ __all__ = [
     "numba_cache_env",
     "output_template",
     "output_templates",
-    "package_fingerprint",
+    "warm_fingerprint",
     "parse_label",
     "preset",
     "product_formats",
