@@ -7,7 +7,7 @@ vertices) are the same for every product, member and lead time of a run. As ICON
 instead of them, the global attributes of :func:`grid_reference`: ``uuidOfHGrid`` (where the model run
 has one), ``number_of_grid_used`` and ``grid_file``, the grid file's path relative to the product file.
 
-The grid file (CF-1.10, and UGRID-1.0 where the input has the cell vertices)::
+The grid file (CF, and UGRID-1.0 where the input has the cell vertices)::
 
     clat, clon (cell)                  cell centres, degrees_north / degrees_east (float64)
     clat_bnds, clon_bnds (cell, nv)    the vertices of each cell, where the input has them (CF bounds)
@@ -155,7 +155,8 @@ def write_grid(grid: xr.Dataset, path: str | os.PathLike, *, history: str | None
     from nwpflow.io.writer import write_netcdf
 
     grid = grid.copy()
-    grid.attrs["Conventions"] = "CF-1.10 UGRID-1.0" if "mesh" in grid else "CF-1.10"
+    if "mesh" in grid:
+        grid.attrs["Conventions"] = "UGRID-1.0"  # write_netcdf puts its CF version first
     grid.attrs.setdefault("title", "horizontal grid of the model run")
     return write_netcdf(grid, path, history=history, attributes=attributes)
 

@@ -32,6 +32,20 @@ shuffle: within 3 % of level 6's size at 70 % of its time, measured in docs/benc
 COMPRESS_FROM = 64
 """Variables with fewer values are stored contiguous and plain (a chunk index would outweigh them)."""
 
+CONVENTIONS = "CF-1.8"
+"""The CF version the files follow and are checked against (``tests/test_cf.py``: cfchecker 4.1, the NCAS
+checker, knows versions up to 1.8; nothing nwpflow writes needs a later one)."""
+
+COORDINATE_ATTRIBUTES = {
+    "member": {"standard_name": "realization", "long_name": "ensemble member", "units": "1"},
+    "level": {"standard_name": "model_level_number", "long_name": "model full level, from the top", "units": "1"},
+    "half_level": {"standard_name": "model_level_number", "long_name": "model half level, from the top", "units": "1"},
+    "time": {"standard_name": "forecast_reference_time", "long_name": "reference time"},
+    "step": {"standard_name": "forecast_period", "long_name": "lead time"},
+    "valid_time": {"standard_name": "time", "long_name": "valid time"},
+}
+"""CF attributes of the data model's coordinates, for those a product leaves without (its own win)."""
+
 HORIZONTAL = ("cell", "y", "x", "node", "nv")
 """Dims a chunk spans whole: one chunk holds one horizontal field (one level of one member and lead time)."""
 
@@ -44,6 +58,8 @@ def _encoding(dataset: xr.Dataset) -> dict:
             encoding[name] = {"dtype": "float32", "_FillValue": np.float32(np.nan)}
         elif floating:
             encoding[name] = {"_FillValue": None}
+        if np.issubdtype(variable.dtype, np.timedelta64):
+            encoding[name] = {"dtype": "int32"}  # whole hours or minutes; CF before 1.9 knows no 64-bit integers
         if floating and variable.size >= COMPRESS_FROM:
             chunks = tuple(size if dim in HORIZONTAL else 1 for dim, size in variable.sizes.items())
             if not any(dim in HORIZONTAL for dim in variable.dims):
@@ -108,14 +124,26 @@ def write_netcdf(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, his
     dataset = dataset.copy()
     if grid:
         dataset = _without_cell_coordinates(dataset)
+    # a grid mapping (rotated_pole) is named by `grid_mapping`, not in `coordinates` (CF 5.6); it stays a
+    # coordinate for xarray, which then lists it in the global `coordinates` attribute
+    mappings = {v.attrs["grid_mapping"] for v in dataset.data_vars.values() if "grid_mapping" in v.attrs}
+    if mappings:
+        for variable in dataset.data_vars.values():
+            variable.encoding["coordinates"] = " ".join(
+                name for name, coord in dataset.coords.items()
+                if name not in dataset.dims and name not in mappings and set(coord.dims) <= set(variable.dims))
     dataset.attrs = {k: v for k, v in dataset.attrs.items() if k != "source_files"}
     dataset.attrs.update(grid or {})
     dataset.attrs.update(attributes or {})
+    for name, attrs in COORDINATE_ATTRIBUTES.items():
+        if name in dataset.coords:
+            dataset[name].attrs = {**attrs, **dataset[name].attrs}
     stamp = f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
     line = f"{stamp} nwpflow {__version__}: {history}" if history else f"{stamp} written by nwpflow {__version__}"
     previous = dataset.attrs.get("history")
     dataset.attrs["history"] = f"{line}\n{previous}" if previous else line
-    dataset.attrs.setdefault("Conventions", "CF-1.10")
+    conventions = str(dataset.attrs.get("Conventions", "")).split()
+    dataset.attrs["Conventions"] = " ".join([CONVENTIONS, *(c for c in conventions if not c.startswith("CF-"))])
     with atomic_output(path) as temporary:
         dataset.to_netcdf(temporary, engine="netcdf4", format="NETCDF4", encoding=_encoding(dataset))
     return path
