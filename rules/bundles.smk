@@ -27,7 +27,7 @@ for bundle, bundled in nwf.bundles(config).items():
             nwf.bundle_benchmark_template(bundle)
         params:
             products=list(bundled),
-            options={product: nwf.product_options(config, product) for product in bundled},
+            options={product: nwf.resolved_options(config, product) for product in bundled},
             formats=nwf.product_formats(config),
             grib2=config["grib2"],
             code={product: nwf.product_code(config, product) for product in bundled},

@@ -16,7 +16,7 @@ rule warm_cache:
         "logs/benchmarks/warm_cache.tsv"
     params:
         products=WRITTEN_PRODUCTS,
-        options={product: nwf.product_options(config, product) for product in WRITTEN_PRODUCTS},
+        options={product: nwf.resolved_options(config, product) for product in WRITTEN_PRODUCTS},
         ensemble=bool(nwf.ensemble_products(config) or nwf.ensemble_time_products(config)),
         time_products=TIME_PRODUCTS,
     priority: 100

@@ -62,8 +62,10 @@ TIME_PRODUCTS = nwf.time_products(config)
 WARM_STAMP = nwf.warm_stamp(config)
 # The run's horizontal grid, written once (rules/grid.smk); every product file on ICON cells names it.
 GRID_FILE = nwf.grid_template(config)
-# Recipe files (rule `identity`): {name: recipe} of every written product and of the fan-in products.
-RECIPES = nwf.recipes(config, WRITTEN_PRODUCTS)
+# Recipe files: one per written product (and the fan-in products), named by the content identity of its
+# code, options and formats, an input of each of its jobs. Written here where missing: a new one is newer
+# than the product's files, so its jobs run again (nwpflow.workflow.identity).
+nwf.write_recipes(config, WRITTEN_PRODUCTS)
 # Local disk a job asks for (MB): the jobs write only their output files, atomically, next to them.
 DISK_MB = 1000
 # {product: path} of the ensemble products one job per lead time writes (rules/fanin.smk).
@@ -77,8 +79,8 @@ def get_final_output():
 
 
 def get_damaged(templates):
-    """Input function: a redo marker for each output of the job that exists but is not whole (truncated:
-    nwpflow.workflow.damaged_markers), so that Snakemake runs the job again; usually none."""
+    """Input function: a redo marker, written now, for each output of the job that exists but is not whole
+    (truncated: nwpflow.workflow.damaged_markers), so that Snakemake runs the job again; usually none."""
     templates = list(templates)
 
     def get(wildcards):

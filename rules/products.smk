@@ -30,7 +30,7 @@ for product in nwf.rule_products(config):
             nwf.benchmark_template(product)
         params:
             product=product,
-            options=nwf.product_options(config, product),
+            options=nwf.resolved_options(config, product),
             formats=nwf.product_formats(config),
             grib2=config["grib2"],
             code=nwf.product_code(config, product),

@@ -10,14 +10,17 @@ Three mechanisms, one identity (:mod:`nwpflow.products.identity`):
   time with the outputs' (``Job.outputs_older_than_script_or_notebook``): a ``touch`` or a fresh clone
   would re-run everything, so the workflow profiles switch it off (``rerun-triggers``). The job scripts
   (``scripts/*.py``) only hand the rule's values to a package function and are not part of any identity.
-* **Recipe files** (:func:`recipe_file`): ``{output_dir}/{run}/.identity/{PRODUCT}-{digest}.json``, named
-  by the digest of the product's code, options, formats and GRIB2 packing, written by rule ``identity``
-  and an input of each of the product's jobs. They live beside the outputs, so that a run from another
-  working directory or a fresh clone (without Snakemake's metadata) with the same output folder still
-  re-makes a file whose code or options differ, and re-makes nothing where they are the same.
+* **Recipe files** (:func:`write_recipes`, :func:`recipe_file`): ``{output_dir}/{run}/.identity/
+  {PRODUCT}-{digest}.json``, named by the digest of the product's code, options, formats and GRIB2
+  packing, an input of each of the product's jobs. The parse writes the recipe files that do not exist
+  yet: a new one is newer than the product's files, so Snakemake re-runs its jobs (its modification-time
+  trigger on inputs; a missing input that some rule could make would not, as a deleted ``temp()`` file
+  does not). They live beside the outputs, so that a run from another working directory or a fresh
+  clone (without Snakemake's metadata) with the same output folder still re-makes a file whose code or
+  options differ, and re-makes nothing where they are the same.
 * **Damaged outputs** (:func:`damaged_markers`): an output that exists but is not whole
-  (:func:`nwpflow.io.integrity.file_complete`) gives its job an input that rule ``redo`` makes, so the job
-  runs again; the marker is ``temp()`` and goes once the job has run.
+  (:func:`nwpflow.io.integrity.file_complete`) gets a redo marker, written then, as an input of its job:
+  newer than the outputs, it makes Snakemake run the job again. The marker goes once the output is whole.
 
 :func:`config_env` hands the config's digest to the jobs for their provenance records.
 """
@@ -27,14 +30,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from nwpflow.identity import bytes_digest, code_identity
 from nwpflow.io.integrity import file_complete
 from nwpflow.products.identity import fanin_identity, grid_identity, product_identity
-from nwpflow.products.registry import registry
 from nwpflow.provenance import CONFIG_DIGEST_ENV, SIDECAR_SUFFIX, config_digest
 from nwpflow.workflow.paths import _strip, fanin_formats, product_formats
-from nwpflow.workflow.plan import product_options
+from nwpflow.workflow.plan import resolved_options
 
 IDENTITY_DIR = ".identity"
 """Folder of the recipe files and redo markers in a run's output folder."""
@@ -57,7 +60,7 @@ def recipe(config: Mapping, product: str) -> dict:
     formats and GRIB2 packing."""
     formats = product_formats(config)
     return {"product": product, "code": product_identity(product, formats).digest,
-            "options": registry[product].resolve_options(product_options(config, product)),
+            "options": resolved_options(config, product),
             "formats": formats, "grib2": _packing(config, formats)}
 
 
@@ -76,10 +79,26 @@ def _name(recipe: Mapping) -> str:
 
 
 def recipes(config: Mapping, products: Iterable[str]) -> dict[str, dict]:
-    """Return ``{recipe file name without .json: recipe}`` of ``products`` and of the fan-in products (what
-    rule ``identity`` writes)."""
+    """Return ``{recipe file name without .json: recipe}`` of ``products`` and of the fan-in products."""
     found = [recipe(config, p) for p in products] + [fanin_recipe(config)]
     return {_name(r): r for r in found}
+
+
+def write_recipes(config: Mapping, products: Iterable[str]) -> list[str]:
+    """Write the recipe files of ``products`` and of the fan-in products that do not exist yet (while
+    Snakemake parses: a new one is newer than the outputs it describes); return the files written."""
+    folder = Path(_strip(config["output_dir"])) / config["run"]["name"] / IDENTITY_DIR
+    written = []
+    for name, made in recipes(config, products).items():
+        path = folder / f"{name}.json"
+        if path.exists():
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{name}.{os.getpid()}.tmp"
+        temporary.write_text(json.dumps(made, sort_keys=True, indent=1, default=str) + "\n", encoding="utf-8")
+        os.replace(temporary, path)
+        written.append(str(path))
+    return written
 
 
 def recipe_file(config: Mapping, product: str | None) -> str:
@@ -92,22 +111,6 @@ def recipe_file(config: Mapping, product: str | None) -> str:
     """
     made = fanin_recipe(config) if product is None else recipe(config, product)
     return f"{_strip(config['output_dir'])}/{{run}}/{IDENTITY_DIR}/{_name(made)}.json"
-
-
-def recipe_template(config: Mapping) -> str:
-    """Return the output of rule ``identity``: a recipe file, with wildcards ``{run}`` and ``{recipe}``."""
-    return f"{_strip(config['output_dir'])}/{{run}}/{IDENTITY_DIR}/{{recipe}}.json"
-
-
-def redo_template(config: Mapping) -> str:
-    """Return the output of rule ``redo``: a redo marker (:func:`damaged_markers`), wildcards ``{run}``, ``{path}``."""
-    return f"{_strip(config['output_dir'])}/{{run}}/{IDENTITY_DIR}/redo/{{path}}"
-
-
-def recipe_text(recipe: Mapping) -> str:
-    """Return the text of a recipe file (rule ``identity``): the recipe as JSON, the same bytes for the
-    same recipe."""
-    return json.dumps(recipe, sort_keys=True, indent=1, default=str) + "\n"
 
 
 def product_code(config: Mapping, product: str) -> str:
@@ -131,22 +134,27 @@ def sample_code() -> str:
 
 
 def damaged_markers(config: Mapping, templates: Iterable[str], wildcards: Mapping[str, str]) -> list[str]:
-    """Return a redo marker for each output of a job that exists but is not whole (an empty list where
-    every existing output is whole): the input that makes Snakemake re-run the job.
+    """Return a redo marker for each output of a job that exists but is not whole, written now (an empty
+    list where every existing output is whole): the input that makes Snakemake run the job again.
 
     ``templates``: the job's output paths with wildcards; a GRIB2 output's provenance record beside it
-    (:func:`nwpflow.provenance.sidecar_path`) counts as one of its outputs.
+    (:func:`nwpflow.provenance.sidecar_path`) counts as one of its outputs. The marker of an output that
+    is whole again is removed.
     """
     markers = []
     for template in templates:
         path = template.format(**wildcards)
+        relative = os.path.relpath(path, _strip(config["output_dir"])).replace(os.sep, "~")
+        marker = Path(_strip(config["output_dir"])) / wildcards.get("run", "") / IDENTITY_DIR / "redo" / relative
         checked = [path, path + SIDECAR_SUFFIX] if path.endswith(".grib2") else [path]
         if os.path.exists(path) and not all(file_complete(p) for p in checked):
-            relative = os.path.relpath(path, _strip(config["output_dir"])).replace(os.sep, "~")
-            markers.append(redo_template(config).format(run=wildcards.get("run", ""), path=relative))
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(f"{path} exists but is not whole: its job runs again\n", encoding="utf-8")
+            markers.append(str(marker))
+        elif marker.parent.is_dir() and marker.exists():
+            marker.unlink()
     return markers
 
 
 __all__ = ["IDENTITY_DIR", "config_env", "damaged_markers", "fanin_code", "fanin_recipe", "grid_code",
-           "product_code", "recipe", "recipe_file", "recipe_template", "recipes", "redo_template", "sample_code",
-           "recipe_text"]
+           "product_code", "recipe", "recipe_file", "recipes", "sample_code", "write_recipes"]
