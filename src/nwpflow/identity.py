@@ -275,7 +275,7 @@ def code_identity(roots: Iterable[str], exclude: Iterable[str] = (), *, extra: I
     --------
     >>> a = code_identity(["nwpflow.kernels.thermo"])
     >>> [m for m in a.modules if m.startswith("nwpflow.kernels")]
-    ['nwpflow.kernels', 'nwpflow.kernels._cache', 'nwpflow.kernels._jit', 'nwpflow.kernels.thermo']
+    ['nwpflow.kernels', 'nwpflow.kernels._cache', 'nwpflow.kernels._jit', 'nwpflow.kernels.power', 'nwpflow.kernels.thermo']
     >>> a == code_identity(["nwpflow.kernels.thermo"])
     True
     """
