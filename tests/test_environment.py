@@ -8,7 +8,6 @@ import re
 from importlib import metadata
 
 import yaml
-
 from conftest import ROOT
 
 LOCK = ROOT / "requirements.lock"
@@ -24,7 +23,7 @@ def locked() -> dict[str, tuple[str, list[str]]]:
     text = LOCK.read_text(encoding="utf-8").replace("\\\n", " ")
     pins = {}
     for line in text.splitlines():
-        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)(.*)$", line)
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[\w,-]+\])?==(\S+)(.*)$", line)
         if match:
             pins[canonical(match[1])] = (match[2], re.findall(r"--hash=sha256:([0-9a-f]{64})", match[3]))
     return pins

@@ -11,6 +11,7 @@ PYTHONPATH pointing at the copy's src: the jobs run the copy's code.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,10 +21,12 @@ import sys
 import time
 from pathlib import Path
 
+import netCDF4
 import pytest
-
 from conftest import ROOT
+
 from nwpflow.compare import compare_trees
+from nwpflow.provenance import ATTRIBUTE
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +85,30 @@ def done(tmp_path_factory, cache):
     proc = snakemake(code, work, "--cores", "2", cache=cache)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     return code, work
+
+
+def test_one_and_two_threads_in_fresh_clones_give_the_same_files(done, cache, tmp_path):
+    """The run of :func:`done` (threads=2) and one with threads=1 from another fresh copy of the code: every
+    file the same bit for bit, and every record the same but for its VOLATILE fields
+    (nwpflow.compare.compare_trees). Each product file carries the whole record."""
+    _, work = done
+    code, other = clone(tmp_path / "code"), tmp_path / "work"
+    other.mkdir()
+    proc = snakemake(code, other, "--cores", "2", config=("threads=1",), cache=cache)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert compare_trees(work / "results", other / "results", quiet=True) == {}
+    products = sorted((work / "results").rglob("*.nc"))
+    assert len(products) >= 3 * 4
+    for path in products:
+        if path.name == "grid.nc":
+            continue
+        with netCDF4.Dataset(path) as ds, netCDF4.Dataset(other / path.relative_to(work)) as ds1:
+            records = [json.loads(d.getncattr(ATTRIBUTE)) for d in (ds, ds1)]
+        assert [r["run"]["threads"] for r in records] == [2, 1], path
+        record = records[0]
+        assert record["code"]["digest"] and record["config"] and record["software"]["numba"], path
+        assert record["nwpflow"]["version"] and "source" in record["nwpflow"], path
+        assert record["inputs"] and all(entry["digest"].startswith("xxh3_128:") for entry in record["inputs"]), path
 
 
 def test_touch_and_a_fresh_clone_rerun_nothing(done, cache, tmp_path):

@@ -108,17 +108,27 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+NOT_DIGESTED = ("threads", "numba_cache_dir")
+"""Config keys left out of :func:`config_digest`: they cannot change a bit of any file (the kernels give the
+same bits for any thread count; the cache holds the same machine code wherever it is), so runs that differ
+only in them carry the same config digest (the thread count is in the record's ``run.threads``)."""
+
+
 def config_digest(config: Mapping) -> str:
-    """Return the digest of a (validated) workflow config: of its JSON text, keys sorted.
+    """Return the digest of a (validated) workflow config, but its :data:`NOT_DIGESTED` keys: of its JSON
+    text, keys sorted.
 
     Examples
     --------
     >>> config_digest({"b": 1, "a": [1, 2]}) == config_digest({"a": [1, 2], "b": 1})
     True
+    >>> config_digest({"a": 1, "threads": 1}) == config_digest({"a": 1, "threads": 2})
+    True
     """
     from nwpflow.identity import bytes_digest
 
-    return bytes_digest(json.dumps(config, sort_keys=True, default=str, separators=(",", ":")))
+    digested = {key: value for key, value in config.items() if key not in NOT_DIGESTED}
+    return bytes_digest(json.dumps(digested, sort_keys=True, default=str, separators=(",", ":")))
 
 
 @dataclass
@@ -337,6 +347,6 @@ def code_differences(record: Mapping) -> list[str]:
                                                                  f"{recorded.get('digest')}"]
 
 
-__all__ = ["ATTRIBUTE", "CONFIG_DIGEST_ENV", "FORMAT_VERSION", "SIDECAR_SUFFIX", "VOLATILE", "CheckResult",
+__all__ = ["ATTRIBUTE", "CONFIG_DIGEST_ENV", "FORMAT_VERSION", "NOT_DIGESTED", "SIDECAR_SUFFIX", "VOLATILE", "CheckResult",
            "JobProvenance", "ProvenanceError", "check", "code_differences", "comparable", "config_digest",
            "describe", "git_state", "library_versions", "read", "sidecar_path", "to_json"]
