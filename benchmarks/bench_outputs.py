@@ -8,6 +8,8 @@
    holds, :class:`nwpflow.provenance.JobProvenance`) against the job itself (THETA, one product job's
    compute and write, :func:`nwpflow.jobs.compute.compute_products`), ``--repeat`` times each, medians;
    and the digest's throughput on a file of ``--big-mb`` MB (page cache warm), to scale it to ICON-CH1 inputs.
+3. **Compression settings**: one 3-D product (THETA, 80 levels) written with zlib levels 1, 4, 6 and 9, with
+   and without the shuffle filter: bytes and write time (medians of ``--repeat``).
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_outputs.py [--before-src OLD/src]
 """
@@ -93,6 +95,37 @@ def checksum_cost(sample: Path, work: Path, repeat: int, big_mb: int) -> None:
     print(f"XXH3-128 of a {big_mb} MB file: {big_mb * 2**20 / statistics.median(times) / 1e9:.2f} GB/s (median of {repeat})")
 
 
+def compression_settings(sample: Path, work: Path, repeat: int) -> None:
+    import netCDF4
+    import numpy as np
+
+    from nwpflow.jobs.compute import compute_products
+
+    inputs = [str(sample / "000" / "lfff00010000"), str(sample / "lfff00000000c")]
+    path = compute_products(["THETA"], inputs, output_dir=work / "theta", threads=1)["THETA"]
+    with netCDF4.Dataset(path) as ds:
+        data = np.asarray(ds["THETA"][...], dtype=np.float32)
+    print(f"THETA {data.shape}, {data.nbytes} bytes raw")
+    for shuffle in (False, True):
+        for level in (1, 4, 6, 9):
+            times, size = [], 0
+            for i in range(repeat):
+                target = work / f"z{level}{shuffle}{i}.nc"
+                start = time.perf_counter()
+                with netCDF4.Dataset(target, "w") as ds:
+                    for n, dim in zip(("a", "b", "c"), data.shape, strict=False):
+                        ds.createDimension(n, dim)
+                    dims = ("a", "b", "c")[: data.ndim]
+                    chunks = [1] * (data.ndim - 1) + [data.shape[-1]]
+                    v = ds.createVariable("THETA", "f4", dims, zlib=True, complevel=level, shuffle=shuffle,
+                                          chunksizes=chunks)
+                    v[...] = data
+                times.append(time.perf_counter() - start)
+                size = target.stat().st_size
+            print(f"zlib {level} shuffle {shuffle!s:<5}: {size:>9} bytes ({size / data.nbytes:.3f} of raw), "
+                  f"{statistics.median(times) * 1e3:.0f} ms")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before-src", type=Path, help="src folder of the checkout to compare with")
@@ -107,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         write_sample(work / "sample", "small", members=[0], lead_times=[1])
         bytes_per_product(work / "sample", args.before_src, work)
         checksum_cost(work / "sample", work, args.repeat, args.big_mb)
+        compression_settings(work / "sample", work, args.repeat)
     print(f"load average after: {os.getloadavg()}")
 
 

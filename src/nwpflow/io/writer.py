@@ -33,7 +33,7 @@ COMPRESS_FROM = 64
 """Variables with fewer values are stored contiguous and plain (a chunk index would outweigh them)."""
 
 CONVENTIONS = "CF-1.8"
-"""The CF version the files follow and are checked against (``tests/test_cf.py``: cfchecker 4.1, the NCAS
+"""The CF version the files follow and are checked against (``tests/test_outputs.py``: cfchecker 4.1, the NCAS
 checker, knows versions up to 1.8; nothing nwpflow writes needs a later one)."""
 
 COORDINATE_ATTRIBUTES = {
