@@ -8,6 +8,8 @@
    holds, :class:`nwpflow.provenance.JobProvenance`) against the job itself (THETA, one product job's
    compute and write, :func:`nwpflow.jobs.compute.compute_products`), ``--repeat`` times each, medians;
    and the digest's throughput on a file of ``--big-mb`` MB (page cache warm), to scale it to ICON-CH1 inputs.
+   With ``--real FILE`` (a real model-level GRIB file, e.g. the shared data's IFS L137 file), THETA of it
+   too, before and after: the sample's synthetic fields carry noise, real ones compress better.
 3. **Compression settings**: one 3-D product (THETA, 80 levels) written with zlib levels 1, 4, 6 and 9, with
    and without the shuffle filter: bytes and write time (medians of ``--repeat``).
 
@@ -32,15 +34,18 @@ from nwpflow.jobs.compute import compute_products
 from nwpflow.products.registry import registry
 inputs, out = json.loads(sys.argv[1]), sys.argv[2]
 extra = json.loads(sys.argv[3])
-paths = compute_products(sorted(registry), inputs, output_dir=out, threads=1, **extra)
+products = json.loads(sys.argv[4]) or sorted(registry)
+paths = compute_products(products, inputs, output_dir=out, threads=1, **extra)
 print(json.dumps({name: str(path) for name, path in paths.items()}))
 """
 
 
-def write_all(src: Path, inputs: list[str], out: Path, extra: dict) -> dict[str, int]:
-    """{product: bytes} of every product written by the package in ``src`` (a fresh process)."""
+def write_all(src: Path, inputs: list[str], out: Path, extra: dict, products: list[str] = ()) -> dict[str, int]:
+    """{product: bytes} of ``products`` (default: every product) written by the package in ``src`` (a fresh
+    process)."""
     env = {**os.environ, "PYTHONPATH": str(src)}
-    proc = subprocess.run([sys.executable, "-c", WRITE, json.dumps(inputs), str(out), json.dumps(extra)], env=env,
+    proc = subprocess.run([sys.executable, "-c", WRITE, json.dumps(inputs), str(out), json.dumps(extra),
+                           json.dumps(list(products))], env=env,
                           capture_output=True, text=True, check=True)
     paths = json.loads(proc.stdout.strip().splitlines()[-1])
     return {name: Path(path).stat().st_size for name, path in paths.items()}
@@ -129,6 +134,7 @@ def compression_settings(sample: Path, work: Path, repeat: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before-src", type=Path, help="src folder of the checkout to compare with")
+    parser.add_argument("--real", type=Path, help="a real model-level GRIB file: THETA of it, before and after")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--big-mb", type=int, default=512)
     args = parser.parse_args(argv)
@@ -139,6 +145,12 @@ def main(argv: list[str] | None = None) -> None:
         work = Path(tmp)
         write_sample(work / "sample", "small", members=[0], lead_times=[1])
         bytes_per_product(work / "sample", args.before_src, work)
+        if args.real:
+            here = Path(__file__).resolve().parents[1] / "src"
+            after = write_all(here, [str(args.real)], work / "real_after", {}, ["THETA"])["THETA"]
+            before = write_all(args.before_src, [str(args.real)], work / "real_before", {}, ["THETA"])["THETA"] \
+                if args.before_src else float("nan")
+            print(f"THETA of {args.real.name}: before {before} bytes, after {after} bytes ({after / before:.3f})")
         checksum_cost(work / "sample", work, args.repeat, args.big_mb)
         compression_settings(work / "sample", work, args.repeat)
     print(f"load average after: {os.getloadavg()}")

@@ -51,7 +51,14 @@ FORMAT_VERSION = 1
 
 VOLATILE = ("run.created", "run.host", "run.threads", "run.slurm_job_id")
 """Fields (dotted paths into the record) that may differ between two files of the same product computed
-from the same inputs by the same code. Nothing else may: this is the one list of them."""
+from the same inputs by the same code. Nothing else may: this is the one list of them (with
+:data:`VOLATILE_INPUT`, which follows from it)."""
+
+VOLATILE_INPUT = ("bytes", "digest")
+"""Fields of an input entry that may differ too where the input is itself a file nwpflow wrote (entry
+``"nwpflow_file": true``, e.g. HPBL's ``BRN.nc``, an ensemble job's member files): its own record holds
+the :data:`VOLATILE` fields, so its size and checksum differ between two runs whose data are the same
+(the input file itself is compared on its own)."""
 
 CONFIG_DIGEST_ENV = "NWPFLOW_CONFIG_DIGEST"
 """Environment variable through which Snakemake's parse hands the config's digest to the jobs (an
@@ -176,7 +183,22 @@ class JobProvenance:
 
 
 def _input_entry(path: str) -> dict[str, Any]:
-    return {"path": path, "bytes": os.path.getsize(path), "digest": file_digest(path)}
+    entry = {"path": path, "bytes": os.path.getsize(path), "digest": file_digest(path)}
+    if path.endswith(".nc") and _holds_record(path):
+        entry["nwpflow_file"] = True
+    return entry
+
+
+def _holds_record(path: str) -> bool:
+    """Whether the NetCDF file ``path`` has the attribute :data:`ATTRIBUTE` (its name in the file's bytes;
+    a scan of the mapped file, not netCDF4: this runs in the digest thread, beside the job's reads)."""
+    import mmap
+
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return mapped.find(ATTRIBUTE.encode()) != -1
 
 
 def _plain(value):
@@ -234,15 +256,21 @@ def read(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def comparable(record: Mapping) -> dict:
-    """Return ``record`` without its :data:`VOLATILE` fields: what must be equal between two files of the
-    same product, inputs and code.
+    """Return ``record`` without its :data:`VOLATILE` fields, and :data:`VOLATILE_INPUT` of its inputs that
+    nwpflow wrote: what must be equal between two files of the same product, inputs and code.
 
     Examples
     --------
     >>> comparable({"product": "BRN", "run": {"created": "2026", "host": "a", "threads": 2, "slurm_job_id": None}})
     {'product': 'BRN', 'run': {}}
+    >>> comparable({"inputs": [{"path": "BRN.nc", "bytes": 9, "digest": "x", "nwpflow_file": True}]})
+    {'inputs': [{'path': 'BRN.nc', 'nwpflow_file': True}]}
     """
     result = json.loads(json.dumps(record))
+    for entry in result.get("inputs") or []:
+        if isinstance(entry, dict) and entry.get("nwpflow_file"):
+            for key in VOLATILE_INPUT:
+                entry.pop(key, None)
     for dotted in VOLATILE:
         *parents, leaf = dotted.split(".")
         node = result
@@ -347,6 +375,7 @@ def code_differences(record: Mapping) -> list[str]:
                                                                  f"{recorded.get('digest')}"]
 
 
-__all__ = ["ATTRIBUTE", "CONFIG_DIGEST_ENV", "FORMAT_VERSION", "NOT_DIGESTED", "SIDECAR_SUFFIX", "VOLATILE", "CheckResult",
-           "JobProvenance", "ProvenanceError", "check", "code_differences", "comparable", "config_digest",
-           "describe", "git_state", "library_versions", "read", "sidecar_path", "to_json"]
+__all__ = ["ATTRIBUTE", "CONFIG_DIGEST_ENV", "FORMAT_VERSION", "NOT_DIGESTED", "SIDECAR_SUFFIX", "VOLATILE",
+           "VOLATILE_INPUT", "CheckResult", "JobProvenance", "ProvenanceError", "check", "code_differences",
+           "comparable", "config_digest", "describe", "git_state", "library_versions", "read", "sidecar_path",
+           "to_json"]
