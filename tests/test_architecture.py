@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import doctest
 import importlib
+import os
 import pkgutil
 import subprocess
 import sys
@@ -206,7 +207,8 @@ def toy_plugin(tmp_path):
     (site / "nwpflow_toy-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: nwpflow-toy\n"
                                                                   "Version: 1.0\n")
     (site / "nwpflow_toy-1.0.dist-info" / "entry_points.txt").write_text("[nwpflow.products]\ntoy = nwpflow_toy\n")
-    env = {"PYTHONPATH": str(site), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)  # the code under test too
+    env = {"PYTHONPATH": path, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     return site, env
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -42,6 +43,8 @@ from pathlib import Path
 
 import pytest
 
+from nwpflow.compare import compare_trees
+from nwpflow.provenance import ATTRIBUTE
 from test_workflow import numba_cache, output_of, snakemake  # noqa: F401 (numba_cache: the shared fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -278,6 +281,8 @@ def test_workflow_on_slurm(slurm_cluster, tmp_path, numba_cache):
     for relative in expected:
         with xr.open_dataset(results / relative) as a, xr.open_dataset(local / "results" / "sample" / relative) as b:
             a.attrs.pop("history"), b.attrs.pop("history")  # names the time the file was written
+            # the provenance record names the SLURM job and the time: test_slurm_and_local_files_are_the_same
+            a.attrs.pop(ATTRIBUTE), b.attrs.pop(ATTRIBUTE)
             xr.testing.assert_identical(a, b)
             for name in a.variables:
                 assert np.asarray(a[name].values).tobytes() == np.asarray(b[name].values).tobytes(), (relative, name)
@@ -435,3 +440,33 @@ def test_fault_hook_and_retries_locally(tmp_path, numba_cache, monkeypatch):
             inject_test_fault()
     monkeypatch.setenv(FAULT, "*/other.log=fail")
     inject_test_fault()  # another job's fault
+
+
+# ------------------------------------------------------------------------------ local vs SLURM (issue 10)
+
+
+@pytest.mark.slow
+def test_slurm_and_local_files_are_the_same(slurm_cluster, tmp_path, numba_cache):
+    """Issue 10's bit-identity matrix, local vs SLURM: one member and lead time of BRN and HPBL through
+    profiles/slurm and on this machine. Every file the same, bit for bit, and every provenance record the
+    same but for its VOLATILE fields (nwpflow.compare.compare_trees, the one comparison of the matrix); the
+    SLURM files name their SLURM job, the local ones none."""
+    import xarray as xr
+
+    config = ("members=[0]", "lead_times=[1]", "products=[BRN,HPBL]", "bundles={catalogue: none}",
+              "time_statistics={activate: false}", "ensemble={quantiles: [0.5], thresholds: {}}", "threads=1",
+              f"numba_cache_dir={numba_cache}")
+    on_slurm, local = tmp_path / "slurm", tmp_path / "local"
+    on_slurm.mkdir(), local.mkdir()
+    proc = snakemake(on_slurm, "--workflow-profile", str(PROFILE), *FAST_STATUS, "--config", *config, timeout=420)
+    assert proc.returncode == 0, output_of(proc)
+    here = snakemake(local, "--cores", "2", "--config", *config, timeout=300)
+    assert here.returncode == 0, output_of(here)
+    assert compare_trees(on_slurm / "results", local / "results", quiet=True) == {}
+    for relative in (Path("sample/000/001h/BRN.nc"), Path("sample/000/001h/HPBL.nc")):
+        jobs = []
+        for root in (on_slurm, local):
+            with xr.open_dataset(root / "results" / relative) as ds:
+                jobs.append(json.loads(ds.attrs[ATTRIBUTE])["run"]["slurm_job_id"])
+        assert jobs[0] and jobs[0].isdigit() and jobs[1] is None, (relative, jobs)
+

@@ -14,7 +14,9 @@ from nwpflow.errors import NwpflowError
 from nwpflow.io.reader import open_run, run_contents
 from nwpflow.jobs.frame import job, log_cache_use, set_threads
 from nwpflow.jobs.outputs import grib2_template, history_of, plan_outputs, products_in_files, write_product
-from nwpflow.products import check_inputs, compute, fields_needed
+from nwpflow.products import check_inputs, compute, fields_needed, registry
+from nwpflow.products.identity import product_identity
+from nwpflow.provenance import JobProvenance
 
 log = logging.getLogger("nwpflow")
 
@@ -29,8 +31,10 @@ def compute_products(
     threads: int | None = None,
     formats: Sequence[str] | None = None,
     grib2: Mapping[str, Any] | None = None,
+    grid: str | os.PathLike | None = None,
 ) -> dict[str, Path]:
-    """Read ``inputs`` once, compute ``products`` and write each in every output format.
+    """Read ``inputs`` once, compute ``products`` and write each in every output format, with its
+    provenance record (:mod:`nwpflow.provenance`).
 
     Parameters
     ----------
@@ -51,6 +55,9 @@ def compute_products(
     grib2
         GRIB2 packing, ``{"packing": "ieee" | "simple" | "ccsds", "bits_per_value": int}`` (config
         ``grib2``; default 32-bit IEEE, exact). The grid is taken from the GRIB files among ``inputs``.
+    grid
+        The run's grid file (:func:`nwpflow.io.grid.write_grid`): NetCDF files on ICON cells name it
+        instead of holding the cell coordinates. ``None``: they hold them.
 
     Returns
     -------
@@ -65,6 +72,7 @@ def compute_products(
     products, paths = plan_outputs(products, outputs, options=options, formats=formats, grib2=grib2)
     used = set_threads(threads)
     start = time.perf_counter()
+    origin = JobProvenance.start(inputs, used)  # input digests in a thread, while the fields are decoded
     # Products of products: a required product whose file is among the inputs (e.g. BRN.nc for HPBL)
     # is read back instead of computed again.
     available = products_in_files(inputs) - set(products)
@@ -78,8 +86,10 @@ def compute_products(
     for name in products:
         start = time.perf_counter()
         result = compute(name, dataset, cache=cache, **options.get(name, {}))
+        record = origin.record(name, registry[name].resolve_options(options.get(name, {})),
+                               product_identity(name, list(paths[name])), formats=list(paths[name]))
         written[name] = write_product(result, paths[name], history=history_of(name, inputs), template=template,
-                                      grib2=grib2)
+                                      grib2=grib2, record=record, grid=grid)
         log.info("%s computed and written to %s in %.2f s (%d threads)", name, written[name],
                  time.perf_counter() - start, used)
     return written
@@ -94,6 +104,7 @@ def run_product_job(
     options: Mapping | None = None,
     formats: Sequence[str] | None = None,
     grib2: Mapping | None = None,
+    grid: str | os.PathLike | None = None,
 ) -> Path:
     """Compute one product from one member and lead time and write it in each format (rules ``products.smk``).
 
@@ -113,6 +124,8 @@ def run_product_job(
     formats, grib2 : optional
         Config ``formats`` and ``grib2`` (:func:`compute_products`); ``None``: the format of ``output`` (its
         suffix), and ecCodes' IEEE packing.
+    grid : path-like, optional
+        The run's grid file (:func:`compute_products`).
 
     Returns
     -------
@@ -131,6 +144,7 @@ def run_product_job(
             threads=threads,
             formats=formats,
             grib2=grib2,
+            grid=grid,
         )
         log.info("wrote %s in %.1f s", written[product], time.perf_counter() - start)
         log_cache_use()

@@ -22,6 +22,8 @@ from nwpflow.io.reader import read_field
 from nwpflow.jobs.frame import job, log_cache_use, set_threads
 from nwpflow.jobs.outputs import grib2_template, write_product
 from nwpflow.naming import ENSEMBLE_STATISTICS, format_paths, window_label
+from nwpflow.products.identity import fanin_identity
+from nwpflow.provenance import JobProvenance
 from nwpflow.products.fanin import (
     DECREASE_POLICIES,
     TIME_KINDS,
@@ -75,8 +77,10 @@ def compute_ensemble_products(
     formats: Sequence[str] | None = None,
     grib2=None,
     template=None,
+    grid: str | os.PathLike | None = None,
 ) -> Path:
-    """Read one file per member, compute the ensemble statistics, write them to one NetCDF file (and GRIB2).
+    """Read one file per member, compute the ensemble statistics, write them to one NetCDF file (and GRIB2),
+    with its provenance record (:mod:`nwpflow.provenance`).
 
     Parameters
     ----------
@@ -98,6 +102,8 @@ def compute_ensemble_products(
         ``grib2``) and the model run's GRIB files (or a :class:`~nwpflow.io.grib_writer.GribTemplate`) that
         GRIB2 output takes its grid from (default: the GRIB files among ``inputs``). GRIB2 templates:
         :mod:`nwpflow.io.grib_writer`.
+    grid : path-like, optional
+        The run's grid file, which a NetCDF file on ICON cells names instead of holding the cell coordinates.
 
     Returns
     -------
@@ -110,6 +116,7 @@ def compute_ensemble_products(
         raise InputError("no input file given")
     used = set_threads(threads)
     start = time.perf_counter()
+    origin = JobProvenance.start(paths, used)
     parts = [read_field(path, field)[0] for path in paths]
     name = field or str(parts[0].name)
     split, labels, sources = [], [], []
@@ -138,19 +145,25 @@ def compute_ensemble_products(
                                  comparison=comparison, name=name)
     options = (f"statistics={list(statistics)}, quantiles={list(quantiles)}, thresholds={list(thresholds)}, "
                f"ddof={ddof}, skipna={skipna}, comparison={comparison!r}")
+    settings = {"statistics": list(statistics), "quantiles": list(quantiles), "thresholds": list(thresholds),
+                "ddof": ddof, "skipna": skipna, "comparison": comparison, "members": labels}
     written = _write(result, output, f"ensemble statistics of {name} over members {labels} ({options}) from "
                                      f"{' '.join(map(os.path.basename, paths))}", formats, grib2,
-                     paths if template is None else template)
+                     paths if template is None else template, origin, ("ensemble", name, settings), grid)
     log.info("%s ensemble statistics written to %s in %.2f s (%d threads)", name, written,
              time.perf_counter() - start, used)
     return written
 
 
-def _write(result: xr.Dataset, output, history: str, formats, grib2, template) -> Path:
-    """Write ``result`` in every format of ``formats`` (:func:`nwpflow.naming.format_paths`)."""
+def _write(result: xr.Dataset, output, history: str, formats, grib2, template, origin: JobProvenance,
+           what: tuple[str, str, dict], grid) -> Path:
+    """Write ``result`` in every format of ``formats`` (:func:`nwpflow.naming.format_paths`), with the record
+    of ``what``: (kind, variable, settings)."""
     paths = format_paths(output, formats)
+    kind, name, settings = what
+    record = origin.record(name, settings, fanin_identity(list(paths)), formats=list(paths), kind=kind)
     return write_product(result, paths, history=history, template=grib2_template(template, {"output": paths}),
-                         grib2=grib2)
+                         grib2=grib2, record=record, grid=grid)
 
 
 def compute_time_products(
@@ -168,6 +181,7 @@ def compute_time_products(
     formats: Sequence[str] | None = None,
     grib2=None,
     template=None,
+    grid: str | os.PathLike | None = None,
 ) -> Path:
     """Read a field at every lead time of one member, compute a window product, write it to NetCDF (and GRIB2).
 
@@ -193,7 +207,7 @@ def compute_time_products(
         As :func:`accumulation` / :func:`window_statistic` (``skipna`` is for window statistics only).
     threads : int, optional
         numba threads.
-    formats, grib2, template : optional
+    formats, grib2, template, grid : optional
         As :func:`compute_ensemble_products` (default template: the GRIB files among ``inputs``).
 
     Returns
@@ -212,6 +226,7 @@ def compute_time_products(
         raise OptionError(f"lead_times has {len(lead_times)} values for {len(paths)} input files")
     used = set_threads(threads)
     start = time.perf_counter()
+    origin = JobProvenance.start(paths, used)
     parts, labels = [], []
     packing: dict[np.timedelta64, float] = {}
     for i, path in enumerate(paths):
@@ -264,8 +279,10 @@ def compute_time_products(
         result = window_statistic(data, window, kind, skipna=skipna, sliding=sliding)
     history = (f"{result.name} ({kind} over {window_label(window_minutes(window))} windows, sliding={sliding}) from "
                f"{' '.join(map(os.path.basename, paths))}")
+    settings = {"field": field, "kind": kind, "window": window_label(window_minutes(window)), "sliding": sliding,
+                "skipna": skipna, "on_decrease": on_decrease}
     written = _write(with_bounds(result, window), output, history, formats, grib2,
-                     paths if template is None else template)
+                     paths if template is None else template, origin, ("time", str(result.name), settings), grid)
     log.info("%s written to %s in %.2f s (%d windows, %d threads)", result.name, written,
              time.perf_counter() - start, result.sizes["step"], used)
     return written
@@ -284,6 +301,7 @@ def run_ensemble_job(
     formats: Sequence[str] | None = None,
     grib2: Mapping | None = None,
     template: Sequence[str | os.PathLike] = (),
+    grid: str | os.PathLike | None = None,
 ) -> dict[str, Path]:
     """Combine products over the members, one file of ensemble statistics per product (rules
     ``ensemble_products``, one job per lead time for every product, and ``ensemble_time_product``;
@@ -306,6 +324,8 @@ def run_ensemble_job(
         format's suffix); ``None``: the format of each output.
     template : sequence of path-like
         The run's GRIB files GRIB2 output takes its grid from (:func:`nwpflow.workflow.grib_template_inputs`).
+    grid : path-like, optional
+        The run's grid file (:func:`compute_ensemble_products`).
     """
     paths = {product: format_paths(output, formats) for product, output in outputs.items()}
     grib_template = grib2_template([str(p) for p in template], paths)  # once for every product
@@ -317,7 +337,7 @@ def run_ensemble_job(
             written[product] = Path(compute_ensemble_products(
                 [str(p) for p in inputs[product]], str(output), list(statistics), list(quantiles),
                 list(thresholds.get(product, [])), threads=threads, formats=formats, grib2=grib2,
-                template=grib_template))
+                template=grib_template, grid=grid))
         log.info("wrote %d files in %.1f s", len(written), time.perf_counter() - start)
         log_cache_use()
     return written
@@ -335,16 +355,17 @@ def run_time_job(
     formats: Sequence[str] | None = None,
     grib2: Mapping | None = None,
     template: Sequence[str | os.PathLike] = (),
+    grid: str | os.PathLike | None = None,
 ) -> Path:
     """Compute one time product of one member from the field at every lead time (rule ``time_product``;
     :func:`compute_time_products`). ``window`` and ``lead_times`` in hours; ``formats``, ``grib2``,
-    ``template`` as :func:`run_ensemble_job` (default template: the GRIB inputs)."""
+    ``template``, ``grid`` as :func:`run_ensemble_job` (default template: the GRIB inputs)."""
     with job():
         start = time.perf_counter()
         log.info("%s of %s over %d h windows from %d files", kind, field, window, len(inputs))
         written = compute_time_products([str(p) for p in inputs], str(output), field, kind, int(window),
                                         lead_times=[int(t) for t in lead_times], threads=threads, formats=formats,
-                                        grib2=grib2, template=[str(p) for p in template] or None)
+                                        grib2=grib2, template=[str(p) for p in template] or None, grid=grid)
         log.info("wrote %s in %.1f s", written, time.perf_counter() - start)
         log_cache_use()
     return Path(written)
