@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_foundation import _triad  # noqa: E402
+from bench_foundation import _triad, median_time  # noqa: E402
 
 PRODUCTS = ["WSHEAR", "WSHEAR_U", "WSHEAR_V", "SRH", "USTM", "VSTM", "TQV", "TQC", "TQI", "LAYER_MEAN",
             "LAYER_INTEGRAL", "LAYER_MAX", "LAYER_MIN", "SLI", "SI", "DCAPE", "KI", "TT", "LAPSE_RATE_700_500",
@@ -56,15 +56,6 @@ def sample_run(work: Path, preset: str) -> list[str]:
         marker.touch()
         print(f"wrote the {preset} sample in {time.perf_counter() - start:.0f} s", flush=True)
     return [str(directory / "000" / "lfff00010000"), str(directory / "lfff00000000c")]
-
-
-def median_time(function, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def fraction_of_triad(function, moved: int, repeat: int, triad_n: int = 30_000_000) -> float:
