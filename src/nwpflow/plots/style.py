@@ -70,6 +70,21 @@ STYLES: dict[str, Style | dict[float, Style]] = {
     "W_PL": {85000.0: Style(_SIGNED, -2.0, 2.0), 50000.0: Style(_SIGNED, -2.0, 2.0)},
     "FI_PL": {85000.0: Style(_HEIGHT, 13000.0, 16000.0), 50000.0: Style(_HEIGHT, 53000.0, 59000.0)},
     "HGT_PL": {85000.0: Style(_HEIGHT, 1300.0, 1650.0), 50000.0: Style(_HEIGHT, 5400.0, 6000.0)},
+    # issue 13's products
+    "WSHEAR": Style(_WIND, 0.0, 30.0), "WSHEAR_U": Style(_SIGNED, -30.0, 30.0), "WSHEAR_V": Style(_SIGNED, -30.0, 30.0),
+    "SRH": Style(_SIGNED, -300.0, 300.0), "USTM": Style(_SIGNED, -20.0, 20.0), "VSTM": Style(_SIGNED, -20.0, 20.0),
+    "TQV": Style(_MOIST, 0.0, 50.0), "TQC": Style(_MOIST, 0.0, 1.0), "TQI": Style(_MOIST, 0.0, 1.0),
+    "LAYER_MEAN": Style(_T, 250.0, 310.0), "LAYER_MAX": Style(_T, 250.0, 310.0), "LAYER_MIN": Style(_T, 250.0, 310.0),
+    "LAYER_INTEGRAL": Style(_T, 2.5e5, 3.1e5),
+    "SLI": Style("RdBu", -10.0, 10.0), "SI": Style("RdBu", -10.0, 10.0), "DCAPE": Style("YlOrRd", 0.0, 1500.0),
+    "KI": Style(_T, 0.0, 45.0), "TT": Style(_T, 30.0, 60.0),
+    "LAPSE_RATE_700_500": Style(_SIGNED, -0.0098, 0.0), "LAPSE_RATE_0_3KM": Style(_SIGNED, -0.0098, 0.0),
+    "TW": Style(_T, 250.0, 300.0), "HWBZ": Style(_HEIGHT, 0.0, 5000.0), "SNOWLMT": Style(_HEIGHT, 0.0, 5000.0),
+    "PV": Style(_SIGNED, -5.0e-6, 5.0e-6), "PV_TH": Style(_SIGNED, -5.0e-6, 5.0e-6),
+    "P_TH": Style(_HEIGHT, 10000.0, 105000.0), "H_PV": Style(_HEIGHT, 5000.0, 16000.0),
+    "P_PV": Style(_HEIGHT, 10000.0, 50000.0),
+    "HEIGHT_OF_VALUE": Style(_HEIGHT, 0.0, 12000.0), "CLOUD_BASE": Style(_HEIGHT, 0.0, 12000.0),
+    "CLOUD_TOP": Style(_HEIGHT, 0.0, 12000.0), "ECHOTOP": Style(_HEIGHT, 0.0, 14000.0),
     # model fields that time products are made of
     "T_2M": Style(_T, 260.0, 310.0), "VMAX_10M": Style(_WIND, 0.0, 40.0), "TOT_PREC": Style("YlGnBu", 0.0, 20.0),
 }
@@ -82,7 +97,8 @@ BY_UNITS: dict[str, Style] = {
     "J kg-1": Style("YlOrRd", 0.0, 2000.0, "units"), "kg kg-1": Style(_MOIST, 0.0, 0.02, "units"),
     "degree": Style(_DIRECTION, 0.0, 360.0, "units"), "m2 s-2": Style(_HEIGHT, 0.0, 100000.0, "units"),
     "kg m-2": Style("YlGnBu", 0.0, 20.0, "units"), "Pa": Style(_HEIGHT, 50000.0, 105000.0, "units"),
-    "1": Style(_SIGNED, -1.0, 1.0, "units"),
+    "1": Style(_SIGNED, -1.0, 1.0, "units"), "K m-1": Style(_SIGNED, -0.01, 0.01, "units"),
+    "K m2 kg-1 s-1": Style(_SIGNED, -5.0e-6, 5.0e-6, "units"),
 }
 """Styles by units, for a product without an entry in :data:`STYLES` (a plugin's)."""
 
