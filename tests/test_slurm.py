@@ -56,22 +56,26 @@ MEMBERS, LEADS, PRODUCTS = (0, 1), (0, 1), ("BRN", "HPBL")
 THREADS = 1
 """One cpu per job: the test cluster's node has the machine's cores, so two jobs run side by side."""
 
+NO_PLOTS = ("quicklooks={activate: false}", "meteograms={activate: false}", "run_record={activate: false}")
+"""--config items: no quicklooks, meteograms or run record (their rules are tested in tests/test_report.py)."""
+
 CONFIG = (
     f"members=[{','.join(map(str, MEMBERS))}]",
     f"lead_times=[{','.join(map(str, LEADS))}]",
     f"products=[{','.join(PRODUCTS)}]",
     "bundles={catalogue: none, pair: [BRN, HPBL]}",
     "time_statistics={activate: false}",
+    *NO_PLOTS,
     f"threads={THREADS}",
 )
 """--config items: one bundle job per member and lead time, one ensemble job per lead time."""
 
-RULES = {"sample": 1, "bundle_pair": len(MEMBERS) * len(LEADS), "ensemble_products": len(LEADS)}
+RULES = {"sample": 1, "grid": 1, "bundle_pair": len(MEMBERS) * len(LEADS), "ensemble_products": len(LEADS)}
 """SLURM jobs per rule (warm_cache comes on top when the numba cache is not warm yet)."""
 
 SMALL = ("members=[0,1]", "lead_times=[0]", f"products=[{','.join(PRODUCTS)}]",
          "bundles={catalogue: none, pair: [BRN, HPBL]}", "ensemble={activate: false}",
-         "time_statistics={activate: false}", f"threads={THREADS}")
+         "time_statistics={activate: false}", *NO_PLOTS, f"threads={THREADS}")
 """--config items of the failure tests: one bundle job per member, nothing else after them."""
 
 FAST_STATUS = ("--slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "2")
@@ -212,7 +216,8 @@ def requested(log: Path) -> dict[str, str]:
 
 
 def _products(results: Path) -> list[Path]:
-    return sorted(p.relative_to(results) for p in results.rglob("*.nc"))
+    """The product files of a run's results folder (not the run's grid file, results/{run}/grid.nc)."""
+    return sorted(p.relative_to(results) for p in results.rglob("*.nc") if p.parent != results)
 
 
 @pytest.mark.slow
@@ -388,7 +393,7 @@ def test_cycle_script(slurm_cluster, tmp_path, numba_cache):
     work = tmp_path / "work"
     env = {**os.environ, "NWPFLOW_CYCLE_WORKDIR": str(work), "NWPFLOW_PROFILE": str(PROFILE),
            "NWPFLOW_SNAKEMAKE": f"{sys.executable} -m snakemake", "NWPFLOW_SNAKEMAKE_ARGS": " ".join(FAST_STATUS)}
-    config = ("members=[0]", "lead_times=[0,1]", "products=[BRN]", "time_statistics={activate: false}",
+    config = ("members=[0]", "lead_times=[0,1]", "products=[BRN]", "time_statistics={activate: false}", *NO_PLOTS,
               f"threads={THREADS}", f"numba_cache_dir={numba_cache}")
 
     def cycle() -> subprocess.CompletedProcess:
@@ -419,7 +424,7 @@ def test_fault_hook_and_retries_locally(tmp_path, numba_cache, monkeypatch):
     monkeypatch.setenv(FAULT, "*/logs/sample/000/000h/BRN.log=fail:1")
     proc = snakemake(tmp_path, "--cores", "2", "--retries", "1", "--config", "members=[0]", "lead_times=[0]",
                      "products=[BRN]", "bundles={catalogue: none}", "ensemble={activate: false}",
-                     "time_statistics={activate: false}", "resources={retry_factor: 3}",
+                     "time_statistics={activate: false}", *NO_PLOTS, "resources={retry_factor: 3}",
                      f"numba_cache_dir={numba_cache}", timeout=300)
     assert proc.returncode == 0, output_of(proc)
     asked = [int(m) for m in re.findall(r"rule brn:.*?resources: .*?mem_mb=(\d+)", output_of(proc), re.S)]
@@ -454,7 +459,7 @@ def test_slurm_and_local_files_are_the_same(slurm_cluster, tmp_path, numba_cache
     import xarray as xr
 
     config = ("members=[0]", "lead_times=[1]", "products=[BRN,HPBL]", "bundles={catalogue: none}",
-              "time_statistics={activate: false}", "ensemble={quantiles: [0.5], thresholds: {}}", "threads=1",
+              "time_statistics={activate: false}", *NO_PLOTS, "ensemble={quantiles: [0.5], thresholds: {}}", "threads=1",
               f"numba_cache_dir={numba_cache}")
     on_slurm, local = tmp_path / "slurm", tmp_path / "local"
     on_slurm.mkdir(), local.mkdir()
