@@ -61,7 +61,7 @@ wildcard_constraints:
 WRITTEN_PRODUCTS = nwf.written_products(config)
 TIME_PRODUCTS = nwf.time_products(config)
 # The stamp rule warm_cache writes once every kernel is in numba's cache (rules/cache.smk), named by
-# the content identity of the code it compiled. It is a target of rule `all`, not an input of any job:
+# the content identity of the code it compiled. It is a target of the `all` rule, not an input of any job;
 # a new warm-up makes no product out of date, and a job never waits for one (each kernel is compiled
 # once, by whichever process needs it first, under a lock: nwpflow.kernels._cache).
 WARM_STAMP = nwf.warm_stamp(config)
