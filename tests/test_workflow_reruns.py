@@ -32,8 +32,10 @@ pytestmark = pytest.mark.slow
 
 COPIED = ("src", "rules", "scripts", "Snakefile", "config", "profiles", "envs")
 SMALL = ("products=[BRN,HPBL,THETA]", "bundles={catalogue: none}", "members=[0,1]", "lead_times=[0,1]",
-         "time_statistics={activate: false}", "ensemble={quantiles: [0.5], thresholds: {}}")
-"""--config of the runs here: three products (HPBL reads BRN.nc), one job per product, the ensemble statistics."""
+         "time_statistics={activate: false}", "ensemble={quantiles: [0.5], thresholds: {}}",
+         "quicklooks={activate: false}", "meteograms={activate: false}", "run_record={activate: false}")
+"""--config of the runs here: three products (HPBL reads BRN.nc), one job per product, the ensemble statistics;
+no plots (their rules read the products' files and the benchmark tables: tests/test_report.py)."""
 
 
 def clone(target: Path) -> Path:
