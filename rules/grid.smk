@@ -13,7 +13,8 @@ rule grid:
     params:
         code=nwf.grid_code(),
     resources:
-        mem_mb=config["resources"]["mem_base_mb"],
+        mem_mb=nwf.retried(config["resources"]["mem_base_mb"], config),
+        runtime=nwf.retried(config["resources"]["runtime"], config),
         disk_mb=DISK_MB,
     conda:
         "../envs/nwpflow.yaml"
