@@ -59,7 +59,10 @@ def _encoding(dataset: xr.Dataset) -> dict:
         elif floating:
             encoding[name] = {"_FillValue": None}
         if np.issubdtype(variable.dtype, np.timedelta64):
-            encoding[name] = {"dtype": "int32"}  # whole hours or minutes; CF before 1.9 knows no 64-bit integers
+            # whole hours or minutes; CF before 1.9 knows no 64-bit integers. A unit the variable chose keeps
+            # (time products encode a step and its bounds in one unit: CF bounds carry none of their own)
+            units = {"units": variable.encoding["units"]} if "units" in variable.encoding else {}
+            encoding[name] = {**units, "dtype": "int32"}
         if floating and variable.size >= COMPRESS_FROM:
             chunks = tuple(size if dim in HORIZONTAL else 1 for dim, size in variable.sizes.items())
             if not any(dim in HORIZONTAL for dim in variable.dims):
