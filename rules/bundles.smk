@@ -27,6 +27,7 @@ for bundle, bundled in nwf.bundles(config).items():
             options={product: nwf.product_options(config, product) for product in bundled},
             formats=nwf.product_formats(config),
             grib2=config["grib2"],
+            read=get_read_request,
         threads: config["threads"]
         resources:
             mem_mb=nwf.bundle_mem_mb(config, bundled),

@@ -29,6 +29,7 @@ if ENSEMBLE_OUTPUTS:
             products=list(ENSEMBLE_OUTPUTS),
             formats=nwf.fanin_formats(config),
             grib2=config["grib2"],
+            invalid_values=config["invalid_values"],
             statistics=config["ensemble"]["statistics"],
             quantiles=config["ensemble"]["quantiles"],
             thresholds={p: nwf.ensemble_thresholds(config, p) for p in ENSEMBLE_OUTPUTS},
@@ -59,6 +60,7 @@ rule ensemble_time_product:
     params:
         formats=nwf.fanin_formats(config),
         grib2=config["grib2"],
+        invalid_values=config["invalid_values"],
         statistics=config["ensemble"]["statistics"],
         quantiles=config["ensemble"]["quantiles"],
         thresholds=get_ensemble_time_thresholds,
@@ -91,6 +93,7 @@ rule time_product:
         lead_times=sorted(config["lead_times"]),
         formats=nwf.fanin_formats(config),
         grib2=config["grib2"],
+        invalid_values=config["invalid_values"],
     threads: config["threads"]
     resources:
         mem_mb=get_time_mem_mb,

@@ -28,6 +28,7 @@ for product in nwf.rule_products(config):
             options=nwf.product_options(config, product),
             formats=nwf.product_formats(config),
             grib2=config["grib2"],
+            read=get_read_request,
         threads: config["threads"]
         resources:
             mem_mb=get_product_mem_mb(product),

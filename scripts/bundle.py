@@ -16,5 +16,6 @@ run_bundle_job(
     options=snakemake.params.options,  # noqa: F821
     formats=snakemake.params.formats,  # noqa: F821
     grib2=snakemake.params.grib2,  # noqa: F821
+    **snakemake.params.read,  # noqa: F821 (member, lead time, invalid_values)
 )
 end_job_process()  # skips the interpreter's teardown of every module
