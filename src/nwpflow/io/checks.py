@@ -27,6 +27,9 @@ from nwpflow.io.datamodel import FIELDS
 INVALID_VALUES = ("error", "missing", "ignore")
 """What the reader does with values outside their field's range or not finite (module docstring)."""
 
+FINITE = float(np.finfo(np.float64).max)
+"""The bound of a field without a range: every finite value lies within it, infinities do not."""
+
 log = logging.getLogger("nwpflow")
 
 
@@ -38,10 +41,10 @@ def invalid_values_mode(mode: str) -> str:
 
 
 def valid_range(field: str) -> tuple[float, float]:
-    """The physical range of data-model field ``field`` (``(-inf, inf)`` where it has none)."""
+    """The physical range of data-model field ``field`` (every finite value where it has none)."""
     info = FIELDS.get(field)
     if info is None or info.valid_range is None:
-        return -np.inf, np.inf
+        return -FINITE, FINITE
     return info.valid_range
 
 
@@ -80,11 +83,18 @@ def check_values(values: np.ndarray, field: str, *, path: str, where: str, inval
     """
     if values.size == 0:
         return 0
-    lowest, highest = valid_range(field)
-    if missing is None and not nan_is_missing:
-        smallest, largest = values.min(), values.max()  # NaN anywhere makes both NaN, which fail below
-        if lowest <= smallest and largest <= highest:
-            return 0
+    lowest, highest = map(np.float64, valid_range(field))  # float64 scalars: never cast to the values' type
+    # fast path: a minimum and a maximum, over the points the bitmap holds (NaN among them makes both NaN,
+    # which fail the test, as do infinities, since both bounds are finite)
+    if nan_is_missing:
+        smallest, largest = np.fmin.reduce(values, axis=None), np.fmax.reduce(values, axis=None)
+    elif missing is None:
+        smallest, largest = values.min(), values.max()
+    else:
+        held = ~missing
+        smallest, largest = values.min(where=held, initial=np.inf), values.max(where=held, initial=-np.inf)
+    if (lowest <= smallest and largest <= highest) or (smallest > largest and not np.isnan(smallest)):
+        return 0  # every value within the range, or none held (all missing)
     considered = values if missing is None else values[~missing]
     with np.errstate(invalid="ignore"):
         bad = ~((considered >= lowest) & (considered <= highest))
@@ -97,11 +107,14 @@ def check_values(values: np.ndarray, field: str, *, path: str, where: str, inval
     finite = wrong[np.isfinite(wrong)]
     units = FIELDS[field].units if field in FIELDS else ""
     nonfinite = count - finite.size
-    span = f"its range {lowest:g} to {highest:g} {units}".rstrip() if np.isfinite(lowest) else "finite values"
-    found = [f"{nonfinite} not finite"] if nonfinite else []
-    if finite.size:
-        found.append(f"lowest {finite.min():.6g}, highest {finite.max():.6g}")
-    what = (f"{where}: {count} of {considered.size} values outside {span} ({'; '.join(found)})")
+    if highest < FINITE:
+        found = [f"{nonfinite} not finite"] if nonfinite else []
+        if finite.size:
+            found.append(f"lowest {finite.min():.6g}, highest {finite.max():.6g}")
+        span = f"its range {lowest:g} to {highest:g} {units}".rstrip()
+        what = f"{where}: {count} of {considered.size} values outside {span} ({'; '.join(found)})"
+    else:
+        what = f"{where}: {count} of {considered.size} values not finite"
     if invalid == "error":
         raise ImplausibleValuesError(
             f"{what}: the data are corrupt or not what the field's name says; check the file, or read it with "

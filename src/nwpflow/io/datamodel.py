@@ -68,7 +68,7 @@ class FieldInfo:
     valid_range: tuple[float, float] | None = None
     """The physically possible values ``(lowest, highest)`` in :attr:`units`, bounds included: the reader
     refuses (or masks, on request) decoded values outside it, and options whose values are of this field
-    (``Option(field=...)``). Wide on purpose: a check against corrupt or mislabelled data, not a quality
+    (``Option(bounds=...)``). Wide on purpose: a check against corrupt or mislabelled data, not a quality
     control; the lower bound of a non-negative quantity allows small negative values of numerical origin.
     ``None``: only non-finite values are refused."""
 
