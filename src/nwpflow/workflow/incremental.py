@@ -21,6 +21,7 @@ from nwpflow.workflow.plan import is_activated
 
 log = logging.getLogger("nwpflow")
 
+
 def input_complete(path: str, *, marker: str | None = None, min_age_s: float = 0, now: float | None = None) -> bool:
     """Return whether one input file is complete: it exists, is unchanged for ``min_age_s`` seconds, its
     ``marker`` file (if any) exists, and, for GRIB, it is a sequence of whole messages."""
@@ -55,7 +56,8 @@ def available_inputs(config: Mapping) -> set[tuple[int, int]]:
     min_age = run.get("min_age_s", 0)
     now = time.time()
     result = set()
-    if input_complete(_join(directory, constants), min_age_s=min_age, now=now):
+    constants_complete = input_complete(_join(directory, constants), min_age_s=min_age, now=now)
+    if constants_complete:
         ready = run.get("ready_pattern") or ""
         for member, lead in pairs:
             path = _join(directory, input_file_name(pattern, member, lead))
@@ -64,6 +66,5 @@ def available_inputs(config: Mapping) -> set[tuple[int, int]]:
                 result.add((member, lead))
     log.warning("nwpflow: incremental: %d of %d member/lead time pairs have complete inputs in %r%s", len(result),
                 len(pairs), directory, "" if result else f" (constants file {constants!r} "
-                + ("complete" if input_complete(_join(directory, constants), min_age_s=min_age, now=now)
-                   else "missing or incomplete") + ")")
+                + ("complete" if constants_complete else "missing or incomplete") + ")")
     return result
