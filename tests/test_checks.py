@@ -42,6 +42,15 @@ def test_implausible_values_are_refused_naming_file_message_field_count_and_rang
     assert "f.grib" in str(raised.value) and repr(field) in str(raised.value) and "message 1" in str(raised.value)
 
 
+def test_bitmap_points_become_nan_and_are_never_checked():
+    values = np.array([280.0, 9999.0, 290.0, 9999.0], dtype=np.float32)  # 9999: GRIB's missing value
+    assert check_values(values, "T", path="f.grib", where="message 1", missing=values == 9999.0) == 0
+    np.testing.assert_array_equal(values, [280.0, np.nan, 290.0, np.nan])
+    values = np.array([280.0, 9999.0, -1e30], dtype=np.float32)  # a held value out of range still counts
+    with pytest.raises(ImplausibleValuesError, match=r"1 of 2 values .*lowest -1e\+30"):
+        check_values(values, "T", path="f.grib", where="message 1", missing=values == 9999.0)
+
+
 def test_masked_values_become_missing_in_place():
     values = np.array([280.0, 9999.0, np.inf], dtype=np.float32)
     assert check_values(values, "T", path="f.grib", where="message 1", invalid="missing") == 2

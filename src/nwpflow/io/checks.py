@@ -64,7 +64,7 @@ def check_values(values: np.ndarray, field: str, *, path: str, where: str, inval
     invalid : {"error", "missing", "ignore"}
         What to do with bad values (:data:`INVALID_VALUES`).
     missing : numpy.ndarray of bool, optional
-        Points that are missing (a GRIB bitmap's): left out of the check.
+        Points that are missing (a GRIB bitmap's): left out of the check, and set to NaN.
     nan_is_missing : bool
         Whether a NaN is a missing value (NetCDF's fill) rather than a bad one (a decoded NaN of GRIB).
     report : list, optional
@@ -84,17 +84,19 @@ def check_values(values: np.ndarray, field: str, *, path: str, where: str, inval
     if values.size == 0:
         return 0
     lowest, highest = map(np.float64, valid_range(field))  # float64 scalars: never cast to the values' type
-    # fast path: a minimum and a maximum, over the points the bitmap holds (NaN among them makes both NaN,
-    # which fail the test, as do infinities, since both bounds are finite)
+    # fast path: a minimum and a maximum (a NaN makes both NaN, which fail the test, as do infinities:
+    # both bounds are finite); the points a bitmap leaves out hold a value within the range meanwhile
+    # (numpy's masked reductions are 10-100 times slower than plain ones)
+    if missing is not None:
+        np.copyto(values, np.float32(0.0 if highest >= FINITE else (lowest + highest) / 2), where=missing)
     if nan_is_missing:
         smallest, largest = np.fmin.reduce(values, axis=None), np.fmax.reduce(values, axis=None)
-    elif missing is None:
-        smallest, largest = values.min(), values.max()
     else:
-        held = ~missing
-        smallest, largest = values.min(where=held, initial=np.inf), values.max(where=held, initial=-np.inf)
-    if (lowest <= smallest and largest <= highest) or (smallest > largest and not np.isnan(smallest)):
-        return 0  # every value within the range, or none held (all missing)
+        smallest, largest = values.min(), values.max()
+    if missing is not None:
+        np.copyto(values, np.float32(np.nan), where=missing)
+    if (lowest <= smallest and largest <= highest) or (nan_is_missing and np.isnan(smallest)):
+        return 0  # every value within the range (or, NetCDF, every value missing)
     considered = values if missing is None else values[~missing]
     with np.errstate(invalid="ignore"):
         bad = ~((considered >= lowest) & (considered <= highest))

@@ -477,9 +477,7 @@ def _decode_one(message: Message, out: np.ndarray, invalid: str, report: list) -
             field=message.name,
         ) from None
     check_values(out, message.name, path=message.path, where=message.where(), invalid=invalid, missing=missing,
-                 report=report)
-    if missing is not None:
-        out[missing] = np.nan
+                 report=report)  # sets the missing points to NaN
 
 
 CCSDS_BLOCK_SIZES = (8, 16, 32, 64)
