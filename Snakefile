@@ -13,12 +13,15 @@ configfile: "config/config.yaml"
 include: "rules/common.smk"
 include: "rules/sample.smk"
 include: "rules/cache.smk"
+include: "rules/grid.smk"
 include: "rules/products.smk"
 include: "rules/bundles.smk"
 include: "rules/fanin.smk"
+include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         get_final_output(),
+        get_report_output(),

@@ -187,18 +187,21 @@ def bench_breakdown(work: Path, repeat: int) -> dict:
 # -------------------------------------------------------------------------------------------- bundle
 
 
-def bench_bundle(work: Path, repeat: int, threads: int) -> dict:
+def bench_bundle(work: Path, repeat: int, threads: int, preset="icon-ch2") -> dict:
     import numpy as np
     import xarray as xr
 
     from nwpflow.io.sample import write_sample
     from nwpflow.products import registry
 
-    sample = work / "icon-ch2"
+    from nwpflow.io.sample import PRESETS
+
+    preset = PRESETS[preset] if isinstance(preset, str) else preset
+    sample = work / preset.name
     if not (sample / "000" / "lfff00010000").exists():
         start = time.perf_counter()
-        write_sample(sample, "icon-ch2", members=[0], lead_times=[1])
-        print(f"  wrote the icon-ch2 sample in {time.perf_counter() - start:.0f} s", flush=True)
+        write_sample(sample, preset, members=[0], lead_times=[1])
+        print(f"  wrote the {preset.name} sample in {time.perf_counter() - start:.0f} s", flush=True)
     inputs = [str(sample / "000" / "lfff00010000"), str(sample / "lfff00000000c")]
     products = registered(MEMORY_BOUND)
     if len(products) < 10:
@@ -217,7 +220,7 @@ def bench_bundle(work: Path, repeat: int, threads: int) -> dict:
             total += wall(job_script(call), env)
         return total
 
-    result = {"products": products, "threads": threads, "cells": 283_876, "levels": 80, "load_before": load()}
+    result = {"products": products, "threads": threads, "cells": preset.grid.ncells, "levels": preset.nlev, "load_before": load()}
     separate_times, bundle_times = [], []
     for _ in range(repeat):  # alternate, so that both see the same load
         separate_times.append(separate())
@@ -243,9 +246,8 @@ def bench_bundle(work: Path, repeat: int, threads: int) -> dict:
 # ----------------------------------------------------------------------------------------------- dag
 
 
-def bench_dag(work: Path, repeat: int) -> dict:
+def bench_dag(work: Path, repeat: int, members=range(11), leads=range(34)) -> dict:
     run = work / "ch1eps"
-    members, leads = range(11), range(34)
     (run / "input").mkdir(parents=True, exist_ok=True)
     (run / "input" / "lfff00000000c").write_bytes(b"GRIB")
     for m in members:

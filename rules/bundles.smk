@@ -3,7 +3,8 @@
 # its own, so that no file has two rules). The job builds one dask.delayed graph: every input field
 # decoded once, every product an independent task (nwpflow.jobs.bundle); its numba threads x dask workers
 # never exceed `threads`. Config `formats`: every product's file in each format (output PRODUCT is its
-# first format's file, PRODUCT_grib2 etc. the others).
+# first format's file, PRODUCT_grib2 etc. the others). A change of one product's code or options
+# re-runs the bundles that hold it (params `code`, inputs `recipes`; rules/products.smk).
 
 for bundle, bundled in nwf.bundles(config).items():
 
@@ -13,7 +14,9 @@ for bundle, bundled in nwf.bundles(config).items():
         input:
             data=get_product_input,
             requires=get_required_input(bundled),
-            warm=ancient(WARM_STAMP),
+            grid=GRID_FILE,
+            recipes=[nwf.recipe_file(config, product) for product in bundled],
+            damaged=get_damaged([t for product in bundled for t in nwf.output_templates(config, product).values()]),
         output:
             **{product: nwf.output_template(config, product) for product in bundled},
             **{f"{product}_{fmt}": path for product in bundled
@@ -24,14 +27,15 @@ for bundle, bundled in nwf.bundles(config).items():
             nwf.bundle_benchmark_template(bundle)
         params:
             products=list(bundled),
-            options={product: nwf.product_options(config, product) for product in bundled},
+            options={product: nwf.resolved_options(config, product) for product in bundled},
             formats=nwf.product_formats(config),
             grib2=config["grib2"],
             read=get_read_request,
+            code={product: nwf.product_code(config, product) for product in bundled},
         threads: config["threads"]
         resources:
-            mem_mb=nwf.bundle_mem_mb(config, bundled),
-            runtime=config["resources"]["runtime"] * len(bundled),
+            mem_mb=nwf.retried(nwf.bundle_mem_mb(config, bundled), config),
+            runtime=nwf.retried(config["resources"]["runtime"] * len(bundled), config),
             disk_mb=DISK_MB,
         conda:
             "../envs/nwpflow.yaml"

@@ -6,9 +6,17 @@
 import os
 import re
 
+from snakemake.persistence import ParamsChange
 from snakemake.utils import validate
 
 from nwpflow import workflow as nwf
+
+
+# Snakemake 9.27 lists the first output of every job under `--list-changes params`, changed or not:
+# ParamsChange.__iter__ yields its files even when it holds no change (the fix of snakemake#3288, PR
+# #3313, merges an unchanged record's files). The params carry nwpflow's code identity (rules/products.smk),
+# so that listing must name exactly the outputs whose params changed.
+ParamsChange.__iter__ = lambda self: iter(self.files if self else ())
 
 
 # Unknown top-level keys first (the message names the allowed keys). `snakemake --config
@@ -30,10 +38,19 @@ nwf.check_config(config)
 os.environ.update(nwf.numba_cache_env(config))
 # Where the nwpflow package is, for envs/nwpflow.post-deploy.sh (snakemake --sdm conda).
 os.environ.update(NWPFLOW_SOURCE=workflow.basedir)
+# The config's digest, for the provenance record of every file (an environment variable, not a rule
+# parameter: a config change that does not concern a product must not re-run it).
+os.environ.update(nwf.config_env(config))
 
 
 envvars:
     "NUMBA_CACHE_DIR",
+    "NWPFLOW_CONFIG_DIGEST",
+
+
+# With the SLURM executor: a job cancelled with scancel counts as failed (sacct: "CANCELLED by <uid>"),
+# instead of being waited for (nwpflow.workflow.slurm).
+nwf.patch_cancelled_state()
 
 
 wildcard_constraints:
@@ -43,10 +60,17 @@ wildcard_constraints:
 # Computed once per parse (they import the product registry or stat files).
 WRITTEN_PRODUCTS = nwf.written_products(config)
 TIME_PRODUCTS = nwf.time_products(config)
-# The stamp rule warm_cache writes once every kernel is in numba's cache (rules/cache.smk). Every
-# job that runs kernels has it as an input, marked ancient(): it orders the warm-up before them, and
-# a new warm-up (after a change of the code) does not make finished products out of date.
+# The stamp rule warm_cache writes once every kernel is in numba's cache (rules/cache.smk), named by
+# the content identity of the code it compiled. It is a target of the `all` rule, not an input of any job;
+# a new warm-up makes no product out of date, and a job never waits for one (each kernel is compiled
+# once, by whichever process needs it first, under a lock: nwpflow.kernels._cache).
 WARM_STAMP = nwf.warm_stamp(config)
+# The run's horizontal grid, written once (rules/grid.smk); every product file on ICON cells names it.
+GRID_FILE = nwf.grid_template(config)
+# Recipe files: one per written product (and the fan-in products), named by the content identity of its
+# code, options and formats, an input of each of its jobs. Written here where missing: a new one is newer
+# than the product's files, so its jobs run again (nwpflow.workflow.identity).
+nwf.write_recipes(config, WRITTEN_PRODUCTS)
 # Local disk a job asks for (MB): the jobs write only their output files, atomically, next to them.
 DISK_MB = 1000
 # {product: path} of the ensemble products one job per lead time writes (rules/fanin.smk).
@@ -55,8 +79,19 @@ ENSEMBLE_OUTPUTS = nwf.ensemble_lead_outputs(config)
 
 def get_final_output():
     """What the default target builds: every product file, asked for by one file per job (a bundle
-    job makes all of its files; nwpflow.workflow.target_files)."""
-    return nwf.target_files(config)
+    job makes all of its files; nwpflow.workflow.target_files), and the warm-up of numba's cache."""
+    return [*nwf.target_files(config), WARM_STAMP]
+
+
+def get_damaged(templates):
+    """Input function: a redo marker, written now, for each output of the job that exists but is not whole
+    (truncated: nwpflow.workflow.damaged_markers), so that Snakemake runs the job again; usually none."""
+    templates = list(templates)
+
+    def get(wildcards):
+        return nwf.damaged_markers(config, templates, dict(wildcards.items()))
+
+    return get
 
 
 def get_sample_output():
@@ -140,3 +175,52 @@ def get_time_mem_mb(wildcards):
 def exactly(names):
     """A wildcard constraint matching exactly `names` (nothing at all where there are none)."""
     return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+# Looking at the products (rules/report.smk): checks beyond the schema, and the input functions.
+import sys
+
+from nwpflow.workflow import quicklooks as nwq
+
+nwq.check_report_config(config)
+if nwq.meteograms_skipped(config):
+    print(f"nwpflow: no meteograms: {nwq.meteograms_skipped(config)}", file=sys.stderr)
+
+
+def get_report_output():
+    """What rule all asks for of the plotting rules (nothing where they are switched off)."""
+    return nwq.report_targets(config)
+
+
+def get_quicklook_files(wildcards):
+    """{group: {product: file}} of the quicklook job of a lead time."""
+    return nwq.quicklook_inputs(config, wildcards.run, wildcards.lead)
+
+
+def get_quicklook_time_files(wildcards):
+    """{group: {time product: file}} of the time products' quicklook job."""
+    return nwq.quicklook_time_inputs(config, wildcards.run)
+
+
+def get_quicklook_input(wildcards):
+    """The product files of a lead time's quicklook job, and the map geometry."""
+    return {"products": nwq.flat_files(get_quicklook_files(wildcards)),
+            "geometry": nwq.grid_file(config).format(run=wildcards.run)}
+
+
+def get_quicklook_time_input(wildcards):
+    """The time products' files of their quicklook job, and the map geometry."""
+    return {"products": nwq.flat_files(get_quicklook_time_files(wildcards)),
+            "geometry": nwq.grid_file(config).format(run=wildcards.run)}
+
+
+def get_quicklook_subcategory(wildcards):
+    """The report's subcategory of a quicklook: its member, or the ensemble statistic."""
+    if wildcards.group == nwf.ENSEMBLE_LABEL:
+        return f"ensemble {wildcards.variant.split('-')[0]}"
+    return f"member {wildcards.group}"
+
+
+def get_quicklook_labels(wildcards, output):
+    """The report's labels of a quicklook (member, lead and valid time, level, range), from its folder's frames.json."""
+    return nwq.frame_labels(output[0], wildcards.group, wildcards.product, wildcards.variant)

@@ -15,8 +15,11 @@ if ENSEMBLE_OUTPUTS:
     rule ensemble_products:
         input:
             unpack(get_ensemble_input),
-            warm=ancient(WARM_STAMP),
             template=nwf.grib_template_inputs(config),
+            grid=GRID_FILE,
+            recipe=nwf.recipe_file(config, None),
+            damaged=get_damaged([t for nc in ENSEMBLE_OUTPUTS.values()
+                                 for t in nwf.fanin_output_templates(config, nc).values()]),
         output:
             **ENSEMBLE_OUTPUTS,
             **{f"{product}_{fmt}": path for product, nc in ENSEMBLE_OUTPUTS.items()
@@ -33,10 +36,11 @@ if ENSEMBLE_OUTPUTS:
             statistics=config["ensemble"]["statistics"],
             quantiles=config["ensemble"]["quantiles"],
             thresholds={p: nwf.ensemble_thresholds(config, p) for p in ENSEMBLE_OUTPUTS},
+            code=nwf.fanin_code(config),
         threads: config["threads"]
         resources:
-            mem_mb=nwf.ensemble_mem_mb(config),
-            runtime=config["resources"]["runtime"],
+            mem_mb=nwf.retried(nwf.ensemble_mem_mb(config), config),
+            runtime=nwf.retried(config["resources"]["runtime"], config),
             disk_mb=DISK_MB,
         conda:
             "../envs/nwpflow.yaml"
@@ -47,8 +51,10 @@ if ENSEMBLE_OUTPUTS:
 rule ensemble_time_product:
     input:
         members=get_ensemble_time_input,
-        warm=ancient(WARM_STAMP),
         template=nwf.grib_template_inputs(config),
+        grid=GRID_FILE,
+        recipe=nwf.recipe_file(config, None),
+        damaged=get_damaged(nwf.fanin_output_templates(config, nwf.ensemble_time_template(config)).values()),
     output:
         **nwf.fanin_output_templates(config, nwf.ensemble_time_template(config)),
     log:
@@ -64,10 +70,11 @@ rule ensemble_time_product:
         statistics=config["ensemble"]["statistics"],
         quantiles=config["ensemble"]["quantiles"],
         thresholds=get_ensemble_time_thresholds,
+        code=nwf.fanin_code(config),
     threads: config["threads"]
     resources:
-        mem_mb=nwf.ensemble_mem_mb(config),
-        runtime=config["resources"]["runtime"],
+        mem_mb=nwf.retried(nwf.ensemble_mem_mb(config), config),
+        runtime=nwf.retried(config["resources"]["runtime"], config),
         disk_mb=DISK_MB,
     conda:
         "../envs/nwpflow.yaml"
@@ -78,8 +85,10 @@ rule ensemble_time_product:
 rule time_product:
     input:
         fields=get_time_input,
-        warm=ancient(WARM_STAMP),
         template=lambda wildcards: nwf.grib_template_inputs(config, nwf.parse_label(wildcards.member)),
+        grid=GRID_FILE,
+        recipe=nwf.recipe_file(config, None),
+        damaged=get_damaged(nwf.fanin_output_templates(config, nwf.time_template(config)).values()),
     output:
         **nwf.fanin_output_templates(config, nwf.time_template(config)),
     log:
@@ -94,10 +103,11 @@ rule time_product:
         formats=nwf.fanin_formats(config),
         grib2=config["grib2"],
         invalid_values=config["invalid_values"],
+        code=nwf.fanin_code(config),
     threads: config["threads"]
     resources:
-        mem_mb=get_time_mem_mb,
-        runtime=config["resources"]["runtime"],
+        mem_mb=nwf.retried(get_time_mem_mb, config),
+        runtime=nwf.retried(config["resources"]["runtime"], config),
         disk_mb=DISK_MB,
     conda:
         "../envs/nwpflow.yaml"

@@ -15,6 +15,7 @@ rule sample:
         preset=config["sample"]["preset"],
         members=config["members"],
         lead_times=config["lead_times"],
+        code=nwf.sample_code(),
     conda:
         "../envs/nwpflow.yaml"
     script:

@@ -16,6 +16,7 @@ run_time_job(
     threads=snakemake.threads,  # noqa: F821
     formats=snakemake.params.formats,  # noqa: F821
     grib2=snakemake.params.grib2,  # noqa: F821
+    grid=snakemake.input.grid,  # noqa: F821
     template=list(snakemake.input.template),  # noqa: F821
     invalid_values=snakemake.params.invalid_values,  # noqa: F821
 )

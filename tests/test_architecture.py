@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import doctest
 import importlib
+import os
 import pkgutil
 import subprocess
 import sys
@@ -35,12 +36,17 @@ RULES: dict[str, tuple[str, ...]] = {
     "nwpflow.io": ("nwpflow.products", "nwpflow.jobs", "nwpflow.workflow", "nwpflow.cli", "snakemake"),
     "nwpflow.products": (*READERS_AND_WRITERS, "nwpflow.io.sample", "netCDF4", "eccodes", "gribapi", "dask",
                          "nwpflow.jobs", "nwpflow.workflow", "nwpflow.cli", "snakemake"),
+    "nwpflow.plots": ("nwpflow.jobs", "nwpflow.workflow", "nwpflow.cli", "snakemake", "netCDF4", "eccodes", "gribapi",
+                      "cfgrib", "matplotlib.pyplot"),
     "nwpflow.jobs": ("nwpflow.workflow", "nwpflow.cli", "snakemake"),
-    "nwpflow.workflow": (*READERS_AND_WRITERS, *LIBRARIES_OF_JOBS, "nwpflow.kernels", "nwpflow.jobs", "nwpflow.cli"),
+    "nwpflow.workflow": (*READERS_AND_WRITERS, *LIBRARIES_OF_JOBS, "nwpflow.kernels", "nwpflow.jobs", "nwpflow.cli",
+                         "nwpflow.plots", "matplotlib"),
 }
 """Who may not import whom. Kernels: plain arrays, no xarray, no I/O. io: reads and writes the data model,
 knows no products. products: registry and wrappers, no file I/O. jobs: what runs in a job, never the
-parse-time workflow. workflow: what runs while Snakemake parses, none of the jobs' libraries."""
+parse-time workflow. plots: draws what the products hold, reading every file through io (no file library of
+its own) and the registry's metadata, never the jobs or the workflow; matplotlib through its object API only
+(pyplot keeps global figures). workflow: what runs while Snakemake parses, none of the jobs' libraries."""
 
 LONG_FILES = {
     "kernels/convection.py": "the parcel ascent of CAPE/CIN/LCL/LFC/EL: one algorithm whose stages share one "
@@ -118,7 +124,9 @@ def test_the_import_rules_catch_a_leak(tmp_path):
 LIGHT = {
     "import nwpflow": LIBRARIES_OF_JOBS,
     "import nwpflow.workflow": ("numba", "netCDF4", "eccodes", "gribapi", "dask", "nwpflow.jobs", "nwpflow.io.reader",
-                                "nwpflow.io.sample.writer", "nwpflow.kernels.thermo"),
+                                "nwpflow.io.sample.writer", "nwpflow.kernels.thermo", "matplotlib", "nwpflow.plots"),
+    "import nwpflow.workflow.quicklooks": ("numba", "netCDF4", "eccodes", "matplotlib", "nwpflow.plots"),
+    "import nwpflow.plots": ("matplotlib", "numba", "xarray", "netCDF4", "eccodes"),
     "import nwpflow.products": ("numba", "netCDF4", "gribapi", "dask"),
     "import nwpflow.jobs.compute": ("dask", "snakemake", "jsonschema", "nwpflow.workflow", "nwpflow.jobs.warm",
                                     "nwpflow.jobs.bundle", "nwpflow.jobs.fanin", "nwpflow.io.sample.writer",
@@ -199,7 +207,8 @@ def toy_plugin(tmp_path):
     (site / "nwpflow_toy-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: nwpflow-toy\n"
                                                                   "Version: 1.0\n")
     (site / "nwpflow_toy-1.0.dist-info" / "entry_points.txt").write_text("[nwpflow.products]\ntoy = nwpflow_toy\n")
-    env = {"PYTHONPATH": str(site), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)  # the code under test too
+    env = {"PYTHONPATH": path, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     return site, env
 
 

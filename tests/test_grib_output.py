@@ -135,6 +135,9 @@ def test_ieee_keys_with_eccodes(written, icon_sample):
                     assert row["typeOfLevel"] == "isobaricInhPa"
                     assert row["level"] * 100 == want["pressure"].values[k]
                     field = want.values[k]
+                elif vertical == "theta":
+                    assert row["typeOfLevel"] == "theta" and row["level"] == want["theta"].values[k]
+                    field = want.values[k]
                 else:
                     assert row["typeOfLevel"] == LEVEL_TYPES[vertical]
                     assert row["level"] == want[vertical].values[k]

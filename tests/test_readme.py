@@ -30,7 +30,7 @@ def test_quick_start_has_two_single_line_commands():
 
 def test_quick_start_first_command_installs_and_runs_the_pipeline():
     first = quick_start_commands()[0][0]
-    assert first.startswith("python3 -m venv .venv && .venv/bin/pip install -e '.[test]'")
+    assert first.startswith("python3 -m venv .venv && .venv/bin/pip install --require-hashes -r requirements.lock && .venv/bin/pip install --no-deps -e .")
     assert first.endswith(".venv/bin/snakemake")
 
 
@@ -44,6 +44,6 @@ def test_ci_runs_the_second_command_verbatim():
     assert second == ".venv/bin/python -m pytest"
     assert second in lines, f"{second!r} is not a line of .ci/run"
     # The environment is created the way the first command creates it, before the tests run.
-    install = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]'"
+    install = "python3 -m venv .venv && .venv/bin/pip install --require-hashes -r requirements.lock && .venv/bin/pip install --no-deps -e ."
     assert install in lines
     assert lines.index(install) < lines.index(second)

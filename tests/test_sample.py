@@ -23,6 +23,7 @@ LEADS = (0, 1, 3)
 NLEV = 80
 
 MODEL_LEVEL = ("P", "T", "QV", "U", "V")
+CLOUDS = ("QC", "QI", "CLC", "DBZ")
 SURFACE = ("PS", "T_2M", "TD_2M", "U_10M", "V_10M", "VMAX_10M", "TOT_PREC")
 
 # Tetens saturation vapour pressure over water with COSMO/ICON's constants (b1, b2w, b3, b4w), as
@@ -95,7 +96,7 @@ def column_fields(read, run_dir, member, lead):
     heights Z; ``read`` reads a GRIB file's messages."""
     messages = read(member_file(run_dir, member, lead))
     constants = read(run_dir / "lfff00000000c")
-    fields = {name: stack(messages, name) for name in (*MODEL_LEVEL, "W", *SURFACE)}
+    fields = {name: stack(messages, name) for name in (*MODEL_LEVEL, "W", *CLOUDS, *SURFACE)}
     fields.update(HHL=stack(constants, "HHL"), HSURF=stack(constants, "HSURF")[0])
     fields["Z"] = 0.5 * (fields["HHL"][:-1] + fields["HHL"][1:])  # full-level heights
     for name in SURFACE:
@@ -216,7 +217,8 @@ def test_file_layout(icon_run):
     out, paths = icon_run
     expected = ["lfff00000000c"] + [f"{m:03d}/lfff00{h:02d}0000" for m in MEMBERS for h in LEADS]
     assert [p.relative_to(out).as_posix() for p in paths] == expected
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(expected)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(
+        [*expected, f"icon_grid_sample_{NCELLS}.nc"])  # and the grid file beside them
 
 
 def test_lead_time_file_names(tmp_path):
@@ -268,13 +270,15 @@ def test_messages_carry_the_field_tables_grib2_identity(icon_run, grib):
 
 
 def test_member_file_messages(icon_run, grib):
-    """Each member file holds P, T, QV, U, V on levels 1..80, W on 1..81 and the surface fields."""
+    """Each member file holds P, T, QV, U, V on levels 1..80, W on 1..81, QC, QI, CLC, DBZ on 1..80 and the
+    surface fields."""
     out, _ = icon_run
     messages = grib(out / "001" / "lfff00030000")
     names = [m["shortName"] for m in messages]
-    assert names == [n for n in MODEL_LEVEL for _ in range(NLEV)] + ["W"] * (NLEV + 1) + list(SURFACE)
+    assert names == ([n for n in MODEL_LEVEL for _ in range(NLEV)] + ["W"] * (NLEV + 1)
+                     + [n for n in CLOUDS for _ in range(NLEV)] + list(SURFACE))
     for m in messages:
-        if m["shortName"] in MODEL_LEVEL:
+        if m["shortName"] in MODEL_LEVEL + CLOUDS:
             assert m["typeOfLevel"] == "generalVerticalLayer"
             assert m["bottomLevel"] == m["topLevel"] + 1
             assert m["nlev"] == NLEV + 1 and re.fullmatch("[0-9a-f]{32}", m["uuidOfVGrid"])
@@ -707,3 +711,69 @@ def test_cosmo_staggering(cosmo_run, grib):
         assert (m["Ni"], m["Nj"]) == (24, 18)
     # The westerly jet, in grid-relative U (the rotated axes turn by < 10 deg over the domain).
     assert 35.0 < stack(messages, "U").max() < 55.0
+
+
+# ------------------------------------------------------------------------------------------------
+# What the products of issue 13 need: clouds, echoes, a veering low-level jet, the grid file
+# ------------------------------------------------------------------------------------------------
+
+def test_clouds(icon_fields):
+    """Cloud cover 0-100 %, overcast somewhere and clear elsewhere; liquid water only above -25 degC, ice
+    only below 0 degC (within the 16-bit packing steps); condensate only where the cover is positive and
+    at most a few g/kg."""
+    f = icon_fields[(0, 1)]
+    clc, qc, qi, t = f["CLC"], f["QC"], f["QI"], f["T"]
+    assert clc.min() >= -0.01 and clc.max() <= 100.01 and clc.max() > 95.0 and np.mean(clc < 1.0) > 0.3
+    step_qc, step_qi = 2 * qc.max() / 2**16, 2 * qi.max() / 2**16
+    assert np.all(qc[t < 248.15] <= step_qc) and np.all(qi[t > 273.15] <= step_qi)
+    assert np.all((qc + qi)[clc < 0.01] <= step_qc + step_qi) and qc.max() < 3e-3 and qi.max() > 1e-6
+
+
+def test_reflectivity(icon_fields):
+    """-30 dBZ without precipitation, up to 25-50 dBZ in the convective cells near the ground, falling off
+    with height so that 15 dBZ echo tops lie between 1.5 and 13 km."""
+    f = icon_fields[(0, 1)]
+    dbz = f["DBZ"]
+    assert abs(dbz.min() + 30.0) < 0.01 and 25.0 < dbz.max() < 50.0
+    echo = dbz.max(axis=0) > 15.0
+    assert 0.01 < echo.mean() < 0.6
+    top = np.array([f["Z"][np.flatnonzero(dbz[:, j] > 15.0)[0], j] for j in np.flatnonzero(echo)])
+    assert 1500.0 < top.min() and top.max() < 13_000.0
+
+
+def test_veering_low_level_jet(icon_fields):
+    """At night (00 UTC) a low-level jet: the wind at ~600 m above ground is stronger than at 10 m and at
+    2.5 km in most columns, and the wind veers (turns clockwise) from 10 m up to the jet in most columns:
+    positive helicity for the storm-relative helicity products."""
+    f = icon_fields[(0, 0)]
+    h = f["Z"] - f["HSURF"]
+    jet = np.argmin(np.abs(h - 600.0), axis=0)
+    aloft = np.argmin(np.abs(h - 2500.0), axis=0)
+    cols = np.arange(h.shape[1])
+    speed = np.hypot(f["U"], f["V"])
+    assert np.mean(speed[jet, cols] > np.hypot(f["U_10M"], f["V_10M"])) > 0.9
+    assert np.mean(speed[jet, cols] > speed[aloft, cols]) > 0.6
+    # veering: the cross product of the 10 m and jet-level winds points down (clockwise turn)
+    cross = f["U_10M"] * f["V"][jet, cols] - f["V_10M"] * f["U"][jet, cols]
+    assert np.mean(cross < 0) > 0.7
+
+
+def test_grid_file(icon_run, grib):
+    """Beside an ICON-like run: its grid file, with the run's uuidOfHGrid, the cells' centres (as CLAT, CLON
+    to the 16-bit packing) and each cell's 6 nearest other cells (checked by brute force)."""
+    from nwpflow.io.icon_grid import find_grid_file, read_grid_file
+
+    out, _ = icon_run
+    uuid = grib(out / "lfff00000000c")[-1]["uuidOfHGrid"]
+    path = find_grid_file([out], uuid)
+    assert path is not None and path.name == f"icon_grid_sample_{NCELLS}.nc"
+    grid = read_grid_file(path, uuid=uuid, ncell=NCELLS)
+    clat = grib(out / "lfff00000000c")[-2]["values"]
+    assert np.abs(grid.latitude - clat).max() < 1e-3
+    x = np.radians(grid.longitude) * np.cos(np.radians(grid.latitude.mean()))
+    y = np.radians(grid.latitude)
+    d = (x[:, None] - x[None]) ** 2 + (y[:, None] - y[None]) ** 2
+    np.fill_diagonal(d, np.inf)
+    nearest = np.argsort(d, axis=1, kind="stable")[:, :6]
+    assert grid.neighbours.shape == (6, NCELLS)
+    np.testing.assert_array_equal(np.sort(grid.neighbours.T, axis=1), np.sort(nearest, axis=1))

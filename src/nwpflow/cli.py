@@ -1,4 +1,4 @@
-"""Command line: ``nwpflow products | compute | sample | docs``.
+"""Command line: ``nwpflow products | compute | sample | docs | provenance``.
 
 Every failure a user can cause (input, config, options, output location, disk space, permissions) ends in
 one line on standard error, ``nwpflow: error: <what and what to do>``, and exit status 1
@@ -93,6 +93,24 @@ def _docs(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+def _provenance(args: argparse.Namespace) -> None:
+    from nwpflow import provenance
+
+    failed = []
+    for path in args.files:
+        if len(args.files) > 1:
+            print(f"== {path}")
+        if args.check:
+            result = provenance.check(path, base=args.base)
+            print(result.describe())
+            if not result.ok:
+                failed.append(path)
+        else:
+            print(provenance.describe(provenance.read(path)))
+    if failed:
+        raise NwpflowError(f"{', '.join(failed)}: not what the recorded inputs and the installed code would make")
+
+
 def _integers(text: str) -> list[int]:
     return [int(v) for v in text.split(",") if v.strip()]
 
@@ -147,6 +165,16 @@ def parser() -> argparse.ArgumentParser:
                       help="default: docs/products.md of the source checkout")
     docs.add_argument("--check", action="store_true", help="only check that the file is up to date")
     docs.set_defaults(run=_docs)
+
+    record = commands.add_parser("provenance", help="print what produced a product file (its provenance record)")
+    record.add_argument("files", nargs="+", metavar="FILE", help="product files (NetCDF, or GRIB2 with its record)")
+    record.add_argument("--check", action="store_true",
+                        help="check that the inputs still have their recorded digests and that the installed code "
+                             "would compute the same product (exit status 1 otherwise)")
+    record.add_argument("--base", type=Path, default=None, metavar="DIR",
+                        help="folder the recorded relative input paths start from (default: the current one; the "
+                             "workflow records them relative to its working directory)")
+    record.set_defaults(run=_provenance)
     return main
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Stop the test cluster that tests/slurm/start-cluster.sh started: slurmd, slurmctld and (only if
-# that script started it) munged, each by the pid in its pid file, and remove the link
-# /etc/slurm/slurm.conf -> <state dir>/slurm.conf. Running jobs are cancelled. The state
-# directory ($NWPFLOW_SLURM_DIR, default /tmp/nwpflow-slurm) is kept, logs included; `--purge`
-# removes it as well. Safe to run when nothing is running.
+# Stop the test cluster that tests/slurm/start-cluster.sh started: slurmd, slurmctld, slurmdbd,
+# MariaDB and (only if that script started it) munged, each by the pid in its pid file, and remove the
+# link /etc/slurm/slurm.conf -> <state dir>/slurm.conf. Running jobs are cancelled. The state
+# directory ($NWPFLOW_SLURM_DIR, default /tmp/nwpflow-slurm) is kept, logs and the accounting
+# database included (the next start finds its jobs, cluster and account again); `--purge` removes it
+# as well. Safe to run when nothing is running.
 set -uo pipefail
 
 STATE=${NWPFLOW_SLURM_DIR:-/tmp/nwpflow-slurm}
@@ -39,6 +40,8 @@ if [[ -f $SLURM_CONF ]] && command -v scancel >/dev/null 2>&1; then
 fi
 stop slurmd "$STATE/run/slurmd.pid"
 stop slurmctld "$STATE/run/slurmctld.pid"
+stop slurmdbd "$STATE/run/slurmdbd.pid"
+stop MariaDB "$STATE/run/mysqld/mysqld.pid"
 if [[ -f $STATE/run/munged.ours ]]; then
     stop munged /run/munge/munged.pid
     rm -f "$STATE/run/munged.ours"

@@ -60,6 +60,7 @@ VERTICAL_SURFACES: dict[str, str] = {
     "half_level": "generalVertical",  # 150: model half level
     "pressure": "isobaricInhPa",  # 100, in hPa; isobaricInPa where a level is no whole hPa
     "height": "heightAboveGround",  # 103, m; heightAboveSea (102) for a coordinate of standard_name altitude
+    "theta": "theta",  # 107, isentropic level, K
 }
 """Vertical dim of a field or product -> the ecCodes ``typeOfLevel`` of its messages (one per level)."""
 

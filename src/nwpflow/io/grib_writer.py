@@ -322,7 +322,7 @@ def _layout(name: str, data: xr.DataArray, template: GribTemplate, path: Path, e
     other = [d for d in data.dims if d not in (*lead, *horizontal) and d != vertical]
     if other:
         raise Grib2OutputError(f"dim(s) {', '.join(map(repr, other))} have no GRIB2 encoding (allowed: "
-                               "member, time, step, level, half_level, pressure, height, cell, y, x)",
+                               "member, time, step, level, half_level, pressure, height, theta, cell, y, x)",
                                field=name, path=path)
     if data.ndim != len(lead) + (vertical is not None) + len(horizontal):
         raise Grib2OutputError(f"dims {data.dims}: more than one vertical dim", field=name, path=path)
@@ -550,7 +550,8 @@ def _set_level(handle: int, kind: str | None, parameter, level: float | None) ->
         if kind == "generalVerticalLayer":
             _set(handle, "scaledValueOfSecondFixedSurface", int(level) + 1)
     else:
-        first = {"isobaricInhPa": 100, "isobaricInPa": 100, "heightAboveGround": 103, "heightAboveSea": 102}[kind]
+        first = {"isobaricInhPa": 100, "isobaricInPa": 100, "heightAboveGround": 103, "heightAboveSea": 102,
+                 "theta": 107}[kind]
         value = level * 100.0 if kind == "isobaricInhPa" else level  # section 4 holds Pa
         _set_surface(handle, FixedSurface(first), value)
 

@@ -203,6 +203,37 @@ def _hours(step) -> str:
     return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
+def run_contents(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> dict:
+    """What a run's files hold, from their GRIB headers alone (no value is decoded): a job checks its
+    products' inputs against it before reading (:func:`nwpflow.products.registry.check_inputs`).
+
+    Returns ``{"sources", "fields", "grid_type", "uuid", "ncell"}``: the paths, the data-model fields
+    (those computed from an IFS hybrid file's raw fields included; ``None`` where a NetCDF file is among
+    the inputs, whose variables are only known once read), the grid type, ``uuidOfHGrid`` of an
+    unstructured grid and the number of points of the grid most messages are on.
+    """
+    paths = _as_paths(paths)
+    fields: set[str] | None = set()
+    grids: Counter = Counter()
+    for path in paths:
+        if _format(path) != "grib":
+            fields = None
+            continue
+        messages = grib.scan(path, threads=1)
+        try:
+            names = {m.name for m in messages}
+            if fields is not None:
+                fields |= names
+                if any(m.type_of_level == "hybrid" for m in messages):
+                    fields |= {name for name, raw in HYBRID_DERIVED.items() if set(raw) <= names}
+            grids.update((m.grid_type, m.grid[2] if m.grid_type == "unstructured_grid" else None, m.size)
+                         for m in messages)
+        finally:
+            grib.release(messages)
+    grid_type, uuid, ncell = grids.most_common(1)[0][0] if grids else (None, None, 0)
+    return {"sources": paths, "fields": fields, "grid_type": grid_type, "uuid": uuid, "ncell": ncell}
+
+
 def _merge(parts: list[xr.Dataset], paths: list[str]) -> xr.Dataset:
     try:
         return xr.merge(parts, compat="no_conflicts", join="exact", combine_attrs="drop_conflicts")
@@ -611,4 +642,4 @@ def _add_horizontal_coordinates(dataset: xr.Dataset, first: grib.Message, mass: 
             dataset[name].attrs["grid_mapping"] = "rotated_pole"
 
 
-__all__ = ["open_run", "read_field"]
+__all__ = ["open_run", "read_field", "run_contents"]

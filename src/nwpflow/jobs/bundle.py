@@ -45,10 +45,12 @@ import numba
 from dask import delayed
 from numba.np.ufunc import parallel
 
-from nwpflow.io.reader import open_run
+from nwpflow.io.reader import open_run, run_contents
 from nwpflow.jobs.frame import job, log_cache_use, set_threads
 from nwpflow.jobs.outputs import grib2_template, history_of, plan_outputs, products_in_files, write_product
-from nwpflow.products import compute, fields_needed, registry
+from nwpflow.products import check_inputs, compute, fields_needed, registry
+from nwpflow.products.identity import product_identity
+from nwpflow.provenance import JobProvenance
 
 log = logging.getLogger("nwpflow")
 
@@ -111,8 +113,10 @@ def compute_bundle(
     members: Sequence[int] | None = None,
     lead_times: Sequence[int] | None = None,
     invalid_values: str = "error",
+    grid: str | os.PathLike | None = None,
 ) -> dict[str, Path]:
-    """Compute ``products`` of one member and lead time as one ``dask.delayed`` graph and write each file.
+    """Compute ``products`` of one member and lead time as one ``dask.delayed`` graph and write each file
+    (with the same provenance record a product's own job writes).
 
     Parameters
     ----------
@@ -128,9 +132,9 @@ def compute_bundle(
         Per-product options, ``{product: {option: value}}``.
     threads : int
         Cores of the job: decoding threads, then dask workers x numba threads (:func:`plan_threads`).
-    formats, grib2, members, lead_times, invalid_values : optional
-        Output formats and GRIB2 packing, what the inputs must hold and what to do with implausible values,
-        as :func:`nwpflow.jobs.compute.compute_products`.
+    formats, grib2, members, lead_times, invalid_values, grid : optional
+        Output formats and GRIB2 packing, what the inputs must hold, what to do with implausible values and
+        the run's grid file, as :func:`nwpflow.jobs.compute.compute_products`.
 
     Returns
     -------
@@ -143,9 +147,11 @@ def compute_bundle(
     template = grib2_template(inputs, paths)
     threads = set_threads(threads)
     layer = threading_layer()
+    origin = JobProvenance.start(inputs, threads)
 
     available = products_in_files(inputs) - set(products)
-    fields = fields_needed(products, available)
+    check_inputs(products, run_contents(inputs), options, available)  # headers only: fail before decoding
+    fields = fields_needed(products, available, options)
     request = {"members": members, "lead_times": lead_times, "invalid_values": invalid_values}
     dataset = delayed(_read, pure=True)(inputs, fields, threads, request, dask_key_name="read")
 
@@ -166,7 +172,8 @@ def compute_bundle(
     tasks = len({r for p in products for r in _closure(p, registry, available)})
     workers, per_task = plan_threads(threads, tasks, layer)
     writes = [delayed(_write, pure=True)(name, task(name, per_task), paths[name], inputs, template, grib2,
-                                         dask_key_name=f"write-{name}") for name in products]
+                                         origin, options.get(name, {}), grid, dask_key_name=f"write-{name}")
+              for name in products]
     log.info("bundle of %d products (%d tasks) from %s: numba threading layer %s, %d dask workers x %d numba "
              "threads (job threads %d)", len(products), tasks, [os.path.basename(p) for p in inputs], layer,
              workers, per_task, threads)
@@ -211,10 +218,14 @@ def _compute(name: str, dataset, requirements: dict, options: dict, cache: dict,
     return result
 
 
-def _write(name: str, result, paths, inputs: list[str], template, grib2) -> Path:
+def _write(name: str, result, paths, inputs: list[str], template, grib2, origin: JobProvenance, options: dict,
+           grid) -> Path:
+    record = origin.record(name, registry[name].resolve_options(options), product_identity(name, list(paths)),
+                           formats=list(paths))
     with _WRITE_LOCK:
         start = time.perf_counter()
-        written = write_product(result, paths, history=history_of(name, inputs), template=template, grib2=grib2)
+        written = write_product(result, paths, history=history_of(name, inputs), template=template, grib2=grib2,
+                                record=record, grid=grid)
     log.info("%s written to %s in %.2f s", name, written, time.perf_counter() - start)
     return written
 
@@ -231,6 +242,7 @@ def run_bundle_job(
     members: Sequence[int] | None = None,
     lead_times: Sequence[int] | None = None,
     invalid_values: str = "error",
+    grid: str | os.PathLike | None = None,
 ) -> dict[str, Path]:
     """Compute a bundle of products of one member and lead time as one dask.delayed graph (rules
     ``bundle_*``; :func:`compute_bundle`).
@@ -247,7 +259,7 @@ def run_bundle_job(
         Cores of the job (decoding threads, then dask workers x numba threads).
     options : Mapping, optional
         ``{product: {option: value}}``.
-    formats, grib2, members, lead_times, invalid_values : optional
+    formats, grib2, members, lead_times, invalid_values, grid : optional
         As :func:`nwpflow.jobs.compute.run_product_job`.
     """
     with job():
@@ -256,7 +268,7 @@ def run_bundle_job(
         written = compute_bundle(list(products), [str(p) for p in inputs], dict(outputs),
                                  options={k: dict(v) for k, v in (options or {}).items() if v}, threads=threads,
                                  formats=formats, grib2=grib2, members=members, lead_times=lead_times,
-                                 invalid_values=invalid_values)
+                                 invalid_values=invalid_values, grid=grid)
         log.info("wrote %d files in %.1f s", len(written), time.perf_counter() - start)
         log_cache_use()
     return written

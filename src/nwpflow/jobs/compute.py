@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from nwpflow.errors import NwpflowError
-from nwpflow.io.reader import open_run
+from nwpflow.io.reader import open_run, run_contents
 from nwpflow.jobs.frame import job, log_cache_use, set_threads
 from nwpflow.jobs.outputs import grib2_template, history_of, plan_outputs, products_in_files, write_product
-from nwpflow.products import compute, fields_needed
+from nwpflow.products import check_inputs, compute, fields_needed, registry
+from nwpflow.products.identity import product_identity
+from nwpflow.provenance import JobProvenance
 
 log = logging.getLogger("nwpflow")
 
@@ -32,8 +34,10 @@ def compute_products(
     members: Sequence[int] | None = None,
     lead_times: Sequence[int] | None = None,
     invalid_values: str = "error",
+    grid: str | os.PathLike | None = None,
 ) -> dict[str, Path]:
-    """Read ``inputs`` once, compute ``products`` and write each in every output format.
+    """Read ``inputs`` once, compute ``products`` and write each in every output format, with its
+    provenance record (:mod:`nwpflow.provenance`).
 
     Parameters
     ----------
@@ -56,6 +60,9 @@ def compute_products(
         ``grib2``; default 32-bit IEEE, exact). The grid is taken from the GRIB files among ``inputs``.
     members, lead_times, invalid_values
         What the inputs must hold, and what to do with implausible values (:func:`nwpflow.open_run`).
+    grid
+        The run's grid file (:func:`nwpflow.io.grid.write_grid`): NetCDF files on ICON cells name it
+        instead of holding the cell coordinates. ``None``: they hold them.
 
     Returns
     -------
@@ -70,10 +77,12 @@ def compute_products(
     products, paths = plan_outputs(products, outputs, options=options, formats=formats, grib2=grib2)
     used = set_threads(threads)
     start = time.perf_counter()
+    origin = JobProvenance.start(inputs, used)  # input digests in a thread, while the fields are decoded
     # Products of products: a required product whose file is among the inputs (e.g. BRN.nc for HPBL)
     # is read back instead of computed again.
     available = products_in_files(inputs) - set(products)
-    dataset = open_run(inputs, fields_needed(products, available), threads=used, members=members,
+    check_inputs(products, run_contents(inputs), options, available)  # headers only: fail before decoding
+    dataset = open_run(inputs, fields_needed(products, available, options), threads=used, members=members,
                        lead_times=lead_times, invalid_values=invalid_values)
     log.info("read %s fields from %d files in %.2f s", ", ".join(dataset.data_vars), len(inputs),
              time.perf_counter() - start)
@@ -83,8 +92,10 @@ def compute_products(
     for name in products:
         start = time.perf_counter()
         result = compute(name, dataset, cache=cache, **options.get(name, {}))
+        record = origin.record(name, registry[name].resolve_options(options.get(name, {})),
+                               product_identity(name, list(paths[name])), formats=list(paths[name]))
         written[name] = write_product(result, paths[name], history=history_of(name, inputs), template=template,
-                                      grib2=grib2)
+                                      grib2=grib2, record=record, grid=grid)
         log.info("%s computed and written to %s in %.2f s (%d threads)", name, written[name],
                  time.perf_counter() - start, used)
     return written
@@ -102,6 +113,7 @@ def run_product_job(
     members: Sequence[int] | None = None,
     lead_times: Sequence[int] | None = None,
     invalid_values: str = "error",
+    grid: str | os.PathLike | None = None,
 ) -> Path:
     """Compute one product from one member and lead time and write it in each format (rules ``products.smk``).
 
@@ -124,6 +136,8 @@ def run_product_job(
     members, lead_times, invalid_values
         The job's member and lead time, which its inputs must hold, and config ``invalid_values``
         (:func:`nwpflow.open_run`).
+    grid : path-like, optional
+        The run's grid file (:func:`compute_products`).
 
     Returns
     -------
@@ -145,6 +159,7 @@ def run_product_job(
             members=members,
             lead_times=lead_times,
             invalid_values=invalid_values,
+            grid=grid,
         )
         log.info("wrote %s in %.1f s", written[product], time.perf_counter() - start)
         log_cache_use()

@@ -22,6 +22,8 @@ from nwpflow.io.reader import read_field
 from nwpflow.jobs.frame import job, log_cache_use, set_threads
 from nwpflow.jobs.outputs import grib2_template, write_product
 from nwpflow.naming import ENSEMBLE_STATISTICS, format_paths, window_label
+from nwpflow.products.identity import fanin_identity
+from nwpflow.provenance import JobProvenance
 from nwpflow.products.fanin import (
     DECREASE_POLICIES,
     TIME_KINDS,
@@ -76,8 +78,10 @@ def compute_ensemble_products(
     grib2=None,
     template=None,
     invalid_values: str = "error",
+    grid: str | os.PathLike | None = None,
 ) -> Path:
-    """Read one file per member, compute the ensemble statistics, write them to one NetCDF file (and GRIB2).
+    """Read one file per member, compute the ensemble statistics, write them to one NetCDF file (and GRIB2),
+    with its provenance record (:mod:`nwpflow.provenance`).
 
     Parameters
     ----------
@@ -101,6 +105,8 @@ def compute_ensemble_products(
         :mod:`nwpflow.io.grib_writer`.
     invalid_values : {"error", "missing", "ignore"}
         Implausible values of a model field read from the inputs (:func:`nwpflow.open_run`).
+    grid : path-like, optional
+        The run's grid file, which a NetCDF file on ICON cells names instead of holding the cell coordinates.
 
     Returns
     -------
@@ -113,6 +119,7 @@ def compute_ensemble_products(
         raise InputError("no input file given")
     used = set_threads(threads)
     start = time.perf_counter()
+    origin = JobProvenance.start(paths, used)
     parts = [read_field(path, field, invalid_values=invalid_values)[0] for path in paths]
     name = field or str(parts[0].name)
     split, labels, sources = [], [], []
@@ -141,19 +148,25 @@ def compute_ensemble_products(
                                  comparison=comparison, name=name)
     options = (f"statistics={list(statistics)}, quantiles={list(quantiles)}, thresholds={list(thresholds)}, "
                f"ddof={ddof}, skipna={skipna}, comparison={comparison!r}")
+    settings = {"statistics": list(statistics), "quantiles": list(quantiles), "thresholds": list(thresholds),
+                "ddof": ddof, "skipna": skipna, "comparison": comparison, "members": labels}
     written = _write(result, output, f"ensemble statistics of {name} over members {labels} ({options}) from "
                                      f"{' '.join(map(os.path.basename, paths))}", formats, grib2,
-                     paths if template is None else template)
+                     paths if template is None else template, origin, ("ensemble", name, settings), grid)
     log.info("%s ensemble statistics written to %s in %.2f s (%d threads)", name, written,
              time.perf_counter() - start, used)
     return written
 
 
-def _write(result: xr.Dataset, output, history: str, formats, grib2, template) -> Path:
-    """Write ``result`` in every format of ``formats`` (:func:`nwpflow.naming.format_paths`)."""
+def _write(result: xr.Dataset, output, history: str, formats, grib2, template, origin: JobProvenance,
+           what: tuple[str, str, dict], grid) -> Path:
+    """Write ``result`` in every format of ``formats`` (:func:`nwpflow.naming.format_paths`), with the record
+    of ``what``: (kind, variable, settings)."""
     paths = format_paths(output, formats)
+    kind, name, settings = what
+    record = origin.record(name, settings, fanin_identity(list(paths)), formats=list(paths), kind=kind)
     return write_product(result, paths, history=history, template=grib2_template(template, {"output": paths}),
-                         grib2=grib2)
+                         grib2=grib2, record=record, grid=grid)
 
 
 def compute_time_products(
@@ -172,6 +185,7 @@ def compute_time_products(
     grib2=None,
     template=None,
     invalid_values: str = "error",
+    grid: str | os.PathLike | None = None,
 ) -> Path:
     """Read a field at every lead time of one member, compute a window product, write it to NetCDF (and GRIB2).
 
@@ -197,7 +211,7 @@ def compute_time_products(
         As :func:`accumulation` / :func:`window_statistic` (``skipna`` is for window statistics only).
     threads : int, optional
         numba threads.
-    formats, grib2, template, invalid_values : optional
+    formats, grib2, template, invalid_values, grid : optional
         As :func:`compute_ensemble_products` (default template: the GRIB files among ``inputs``).
 
     Returns
@@ -216,6 +230,7 @@ def compute_time_products(
         raise OptionError(f"lead_times has {len(lead_times)} values for {len(paths)} input files")
     used = set_threads(threads)
     start = time.perf_counter()
+    origin = JobProvenance.start(paths, used)
     parts, labels = [], []
     packing: dict[np.timedelta64, float] = {}
     for i, path in enumerate(paths):
@@ -268,8 +283,10 @@ def compute_time_products(
         result = window_statistic(data, window, kind, skipna=skipna, sliding=sliding)
     history = (f"{result.name} ({kind} over {window_label(window_minutes(window))} windows, sliding={sliding}) from "
                f"{' '.join(map(os.path.basename, paths))}")
+    settings = {"field": field, "kind": kind, "window": window_label(window_minutes(window)), "sliding": sliding,
+                "skipna": skipna, "on_decrease": on_decrease}
     written = _write(with_bounds(result, window), output, history, formats, grib2,
-                     paths if template is None else template)
+                     paths if template is None else template, origin, ("time", str(result.name), settings), grid)
     log.info("%s written to %s in %.2f s (%d windows, %d threads)", result.name, written,
              time.perf_counter() - start, result.sizes["step"], used)
     return written
@@ -289,6 +306,7 @@ def run_ensemble_job(
     grib2: Mapping | None = None,
     template: Sequence[str | os.PathLike] = (),
     invalid_values: str = "error",
+    grid: str | os.PathLike | None = None,
 ) -> dict[str, Path]:
     """Combine products over the members, one file of ensemble statistics per product (rules
     ``ensemble_products``, one job per lead time for every product, and ``ensemble_time_product``;
@@ -313,6 +331,8 @@ def run_ensemble_job(
         The run's GRIB files GRIB2 output takes its grid from (:func:`nwpflow.workflow.grib_template_inputs`).
     invalid_values : str
         Config ``invalid_values`` (:func:`nwpflow.open_run`).
+    grid : path-like, optional
+        The run's grid file (:func:`compute_ensemble_products`).
     """
     paths = {product: format_paths(output, formats) for product, output in outputs.items()}
     grib_template = grib2_template([str(p) for p in template], paths)  # once for every product
@@ -324,7 +344,7 @@ def run_ensemble_job(
             written[product] = Path(compute_ensemble_products(
                 [str(p) for p in inputs[product]], str(output), list(statistics), list(quantiles),
                 list(thresholds.get(product, [])), threads=threads, formats=formats, grib2=grib2,
-                template=grib_template, invalid_values=invalid_values))
+                template=grib_template, invalid_values=invalid_values, grid=grid))
         log.info("wrote %d files in %.1f s", len(written), time.perf_counter() - start)
         log_cache_use()
     return written
@@ -343,17 +363,18 @@ def run_time_job(
     grib2: Mapping | None = None,
     template: Sequence[str | os.PathLike] = (),
     invalid_values: str = "error",
+    grid: str | os.PathLike | None = None,
 ) -> Path:
     """Compute one time product of one member from the field at every lead time (rule ``time_product``;
     :func:`compute_time_products`). ``window`` and ``lead_times`` in hours; ``formats``, ``grib2``,
-    ``template``, ``invalid_values`` as :func:`run_ensemble_job` (default template: the GRIB inputs)."""
+    ``template``, ``invalid_values``, ``grid`` as :func:`run_ensemble_job` (default template: the GRIB inputs)."""
     with job():
         start = time.perf_counter()
         log.info("%s of %s over %d h windows from %d files", kind, field, window, len(inputs))
         written = compute_time_products([str(p) for p in inputs], str(output), field, kind, int(window),
                                         lead_times=[int(t) for t in lead_times], threads=threads, formats=formats,
                                         grib2=grib2, template=[str(p) for p in template] or None,
-                                        invalid_values=invalid_values)
+                                        invalid_values=invalid_values, grid=grid)
         log.info("wrote %s in %.1f s", written, time.perf_counter() - start)
         log_cache_use()
     return Path(written)

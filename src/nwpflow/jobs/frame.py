@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import logging
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from nwpflow.errors import one_line
 
@@ -58,13 +61,15 @@ def skip_xarray_dask_probe() -> None:
 @contextlib.contextmanager
 def job() -> Iterator[None]:
     """The frame of every job function: stderr (and descriptor 2) to the job's log, logging set up,
-    xarray's dask probe skipped (:func:`skip_xarray_dask_probe`), SIGTERM turned into an interrupt, and a
-    failure reported in one line (:func:`report_failure`) before its traceback."""
+    xarray's dask probe skipped (:func:`skip_xarray_dask_probe`), SIGTERM turned into an interrupt, a
+    failure reported in one line (:func:`report_failure`) before its traceback, and, once the body has run,
+    the tests' fault hook (:func:`inject_test_fault`, inert unless ``NWPFLOW_TEST_FAULT`` is set)."""
     with _stderr_to_log() as terminal, _interrupt_on_sigterm():
         setup_logging()
         skip_xarray_dask_probe()
         try:
             yield
+            inject_test_fault()
         except BaseException as error:
             report_failure(error, terminal)
             raise
@@ -134,6 +139,55 @@ def _stderr_to_log() -> Iterator[int | None]:
             os.close(saved)
 
 
+TEST_FAULT_VARIABLE = "NWPFLOW_TEST_FAULT"
+"""The environment variable of :func:`inject_test_fault`; only the test suite sets it."""
+
+
+class InjectedFault(RuntimeError):
+    """The failure :func:`inject_test_fault` raises on purpose."""
+
+
+def inject_test_fault() -> None:
+    """Test-only: make this job fail, or stall, on purpose, where ``NWPFLOW_TEST_FAULT`` asks for it.
+
+    ``tests/test_slurm.py`` uses it to check what the workflow does when a job fails, keeps failing or is
+    cancelled; nothing else sets the variable, and while it is unset (always, in operation) this does
+    nothing. :func:`job` calls it after the job's body, so the job has written its outputs when the fault
+    strikes: a failing job then shows that Snakemake removes them. The value is ``;``-separated items
+    ``PATTERN=ACTION``; PATTERN is an :mod:`fnmatch` pattern matched against the job's log file (the
+    absolute path of ``sys.stderr``, e.g. ``*/001/000h/bundle_pair.log``) and ACTION is one of
+
+    - ``fail``: raise :class:`InjectedFault`, on every run of the job;
+    - ``fail:N``: raise it on the job's first N runs only (counted in the file ``<log>.fault-runs``, as
+      each attempt truncates the log), then succeed: a fault that a retry cures;
+    - ``sleep:S``: sleep S seconds, then go on (time for a test to cancel the running job).
+    """
+    spec = os.environ.get(TEST_FAULT_VARIABLE)
+    log_name = getattr(sys.stderr, "name", None)
+    if not spec or not isinstance(log_name, str):
+        return
+    log_file = os.path.abspath(log_name)
+    for item in filter(None, (part.strip() for part in spec.split(";"))):
+        pattern, _, action = item.partition("=")
+        if not fnmatch.fnmatch(log_file, pattern):
+            continue
+        kind, _, argument = action.partition(":")
+        if kind == "sleep":
+            logger.warning("%s: sleeping %s s on purpose", TEST_FAULT_VARIABLE, argument)
+            time.sleep(float(argument))
+        elif kind == "fail":
+            runs = Path(log_file + ".fault-runs")
+            failed = len(runs.read_text().splitlines()) if runs.exists() else 0
+            if argument and failed >= int(argument):
+                continue
+            with runs.open("a") as record:
+                record.write("failed\n")
+            raise InjectedFault(f"{TEST_FAULT_VARIABLE}: failure {failed + 1} injected on purpose ({item!r})")
+        else:
+            raise ValueError(f"{TEST_FAULT_VARIABLE}: unknown action {action!r} in {item!r}; "
+                             "allowed: fail, fail:N, sleep:S")
+
+
 def log_cache_use() -> None:
     """Log how many kernels this job loaded from numba's cache and how many it compiled."""
     from nwpflow.kernels import _cache
@@ -158,5 +212,15 @@ def end_job_process() -> None:
     os._exit(0)
 
 
-__all__ = ["end_job_process", "job", "log_cache_use", "report_failure", "set_threads", "setup_logging",
-           "skip_xarray_dask_probe"]
+__all__ = [
+    "TEST_FAULT_VARIABLE",
+    "InjectedFault",
+    "end_job_process",
+    "inject_test_fault",
+    "job",
+    "log_cache_use",
+    "report_failure",
+    "set_threads",
+    "setup_logging",
+    "skip_xarray_dask_probe",
+]

@@ -1,7 +1,10 @@
-"""A job's outputs: its request checked before any input is read, its products written in every format."""
+"""A job's outputs: its request checked before any input is read, its products written in every format, each
+file with its provenance record (:mod:`nwpflow.provenance`) and, on an unstructured grid, a reference to the
+run's grid file instead of the cell coordinates (:mod:`nwpflow.io.grid`)."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -9,9 +12,11 @@ from typing import Any
 
 import netCDF4
 
+from nwpflow import provenance
 from nwpflow.errors import NwpflowError, OptionError
 from nwpflow.io.formats import file_format
-from nwpflow.io.writer import check_output_location, remove_leftovers, write_netcdf
+from nwpflow.io.grid import grid_reference
+from nwpflow.io.writer import atomic_output, check_output_location, remove_leftovers, write_netcdf
 from nwpflow.naming import format_paths
 from nwpflow.products import registry
 
@@ -41,20 +46,31 @@ def grib2_template(inputs, paths: Mapping[str, Mapping[str, Path]]):
 
 
 def write_product(result, paths: Mapping[str, Path], *, history: str, template=None,
-                  grib2: Mapping[str, Any] | None = None) -> Path:
+                  grib2: Mapping[str, Any] | None = None, record: Mapping[str, Any] | None = None,
+                  grid: str | os.PathLike | None = None) -> Path:
     """Write one computed product in every format of ``paths`` (:func:`~nwpflow.naming.format_paths`);
     return the first file.
 
     ``grib2``: ``{"packing": "ieee" | "simple" | "ccsds", "bits_per_value": int}`` (config ``grib2``).
+    ``record``: its provenance record (NetCDF: attribute ``nwpflow_provenance``; GRIB2: the file
+    :func:`~nwpflow.provenance.sidecar_path` beside it, written after it). ``grid``: the run's grid file
+    (:func:`nwpflow.io.grid.write_grid`), which a NetCDF file on ICON cells names instead of holding the
+    cell coordinates.
     """
     first = None
+    text = provenance.to_json(record) if record is not None else None
     for fmt, path in paths.items():
         if fmt == "grib2":
             from nwpflow.io.grib_writer import write_grib2  # only where GRIB2 is written
 
             written = write_grib2(result, path, template=template, **grib2_packing(grib2))
+            if text is not None:
+                with atomic_output(provenance.sidecar_path(path)) as temporary:
+                    Path(temporary).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         else:
-            written = write_netcdf(result, path, history=history)
+            written = write_netcdf(result, path, history=history,
+                                   attributes={provenance.ATTRIBUTE: text} if text is not None else None,
+                                   grid=grid_reference(grid, path) if grid is not None else None)
         first = first or written
     return first
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("brn", "convection", "hybrid", "power", "stagger", "stats", "thermo", "vertical", "wind")
+MODULES = ("brn", "convection", "hybrid", "indices", "kinematics", "layers", "power", "pv", "stagger", "stats", "thermo",
+           "vertical", "wetbulb", "wind")
 """The kernel modules."""
 
 

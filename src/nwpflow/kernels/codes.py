@@ -36,3 +36,24 @@ PARCELS = {"mixed_layer": 0, "most_unstable": 1}
 
 DEFINITIONS = {"positive": 0, "metpy": 1}
 """Definition of CAPE and CIN -> its code in the kernel."""
+
+# --- storm motion (nwpflow.kernels.kinematics) -------------------------------------------------------
+
+STORM_MEANS = {"height": 0, "metpy": 1}
+"""Layer means of the Bunkers storm motion -> their code in the kernel: height-weighted boxes above ground
+(ICON, Bunkers 2000), or MetPy's continuous average over pressure."""
+
+# --- wet-bulb temperature (nwpflow.kernels.wetbulb) --------------------------------------------------
+
+WET_BULB_METHODS = {"normand": 0, "icon": 1}
+"""Wet-bulb temperature methods -> their code in the kernel: Normand's rule on the CAPE ascent's
+pseudo-adiabat, or the closed form of ICON's snowfall limit (Egger/Joss)."""
+
+# --- layer statistics (nwpflow.kernels.layers) -------------------------------------------------------
+
+LAYER_STATISTICS = {"integral": 0, "mean": 1, "max": 2, "min": 3}
+"""Statistics over a layer -> their code in the kernel."""
+
+LIFTED_PARCELS = {"surface": 2, "mixed_layer": 0}
+"""Parcels of the lifted index -> their code (0 and 1 are the CAPE ascent's mixed-layer and most-unstable
+parcels)."""

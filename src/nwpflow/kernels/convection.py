@@ -267,14 +267,16 @@ def _rk4_step(p, t, h, s, rd, cpd, lv, epsilon, magnus):
 
 @inline
 def _steps(p_a, p_b):
-    """Number of Runge-Kutta steps from p_a down to p_b: each at most MAX_STEP * p_b (at least 1)."""
-    n = int((p_a - p_b) / (MAX_STEP * p_b)) + 1
+    """Number of Runge-Kutta steps between p_a and p_b (either way): each at most MAX_STEP times the
+    lower of the two pressures (at least 1)."""
+    n = int(abs(p_a - p_b) / (MAX_STEP * min(p_a, p_b))) + 1
     return n if n < 1000 else 1000
 
 
 @function
 def _moist_ascent(p_a, t_a, p_b, s, rd, cpd, lv, epsilon):
-    """Parcel temperature [K] at ``p_b`` on the pseudo-adiabat through (``p_a``, ``t_a``)."""
+    """Parcel temperature [K] at ``p_b`` on the pseudo-adiabat through (``p_a``, ``t_a``), above or
+    below it (a descent takes the same steps backwards)."""
     n = _steps(p_a, p_b)
     h = (p_b - p_a) / n
     t = t_a
@@ -333,6 +335,68 @@ def _specific_from_dewpoint(p, td, s, epsilon):
 @inline
 def _dewpoint(p, q, s, epsilon):
     return _saturation_temperature(vlog(p * q / (epsilon + (1.0 - epsilon) * q)), s)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The ascent's pieces that other kernels use (stable names: the parcel indices, the wet-bulb temperature)
+# ----------------------------------------------------------------------------------------------------
+
+
+@inline
+def parcel_lcl(p0, t0, q0, s, c):
+    """(p [Pa], T [K]) of the lifting condensation level of a parcel at ``p0`` [Pa], ``t0`` [K] with
+    specific humidity ``q0`` [kg kg-1], as the CAPE/CIN ascent solves it; ``s`` the saturation form
+    (A, a, B, C), ``c`` the :class:`ParcelConstants` as a tuple. (p0, t0) for a saturated parcel,
+    (-1, NaN) for one without vapour."""
+    return _lcl(p0, t0, q0, s, c)
+
+
+@inline
+def pseudo_adiabat(p_a, t_a, p_b, s, c):
+    """Temperature [K] at ``p_b`` [Pa] on the pseudo-adiabat through (``p_a`` [Pa], ``t_a`` [K]), up or
+    down: the ascent's Runge-Kutta steps (:data:`MAX_STEP`)."""
+    return _moist_ascent(p_a, t_a, p_b, s, c[0], c[1], c[2], c[3])
+
+
+@inline
+def lifted_temperature(p_start, t_start, q_start, p, s, c):
+    """Temperature [K] at ``p`` [Pa] of a parcel lifted from (``p_start``, ``t_start``, ``q_start``):
+    dry adiabatic to its LCL, pseudo-adiabatic above it (descending, the same paths backwards)."""
+    kappa = c[0] / c[1]
+    p_lcl, t_lcl = _lcl(p_start, t_start, q_start, s, c)
+    if p >= p_lcl:
+        return t_start * vexp(kappa * (vlog(p) - vlog(p_start)))
+    t_dry_lcl = t_start * vexp(kappa * (vlog(p_lcl) - vlog(p_start)))
+    return _moist_ascent(p_lcl, t_dry_lcl, p, s, c[0], c[1], c[2], c[3])
+
+
+@inline
+def parcel_theta_e(p, t, q, s, c):
+    """Equivalent potential temperature [K] (Bolton 1980 eq. 39, T_L of eq. 15) of air at ``p`` [Pa],
+    ``t`` [K], ``q`` [kg kg-1]: the most-unstable parcel's criterion."""
+    return _theta_e(p, t, q, s, c[0] / c[1], math.log(c[5]), c[3], False)
+
+
+@function
+def parcel_start(j0, n, p, p_bits, t, qv, hhl, hsurf, s, c, theta_table, parcel, depth, out):
+    """Start (p [Pa], T [K], q [kg kg-1]) of the CAPE/CIN ascent's parcel (``parcel`` 0: mixed layer of
+    ``depth`` Pa, 1: most unstable within ``depth`` Pa) for the columns j0 .. j0 + n - 1, into
+    ``out[0:3, jj]`` (NaN where a column has a NaN or a non-positive pressure)."""
+    st = np.zeros((_NSTATE, n))
+    valid = np.ones(n, dtype=np.bool_)
+    kstart = np.full(n, t.shape[0], dtype=np.int64)
+    p_skip = np.full(n, math.inf)
+    ps = np.empty(n)
+    _surface(j0, n, p, t, qv, hhl, hsurf, c, valid, ps)
+    if parcel == 0:
+        _mixed_layer_parcel(j0, n, p, p_bits, t, qv, hsurf, s, s, c, theta_table, depth, 0, valid, ps, st, p_skip)
+    else:
+        _most_unstable_parcel(j0, n, p, t, qv, hhl, s, c, depth, valid, ps, st, kstart)
+    for jj in range(n):
+        ok = valid[jj]
+        out[0, jj] = st[_P, jj] if ok else math.nan
+        out[1, jj] = st[_TP, jj] if ok else math.nan
+        out[2, jj] = st[_Q0, jj] if ok else math.nan
 
 
 # ----------------------------------------------------------------------------------------------------

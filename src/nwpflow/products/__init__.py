@@ -6,9 +6,22 @@ Product modules reach their kernels through :mod:`nwpflow.kernels`' lazy attribu
 registry (Snakemake's parse, ``nwpflow products``) loads no numba.
 """
 
-from nwpflow.products import convection, levels, stability, thermo, wind  # noqa: F401  (register)
+from nwpflow.products import (  # noqa: F401  (register)
+    convection,
+    indices,
+    integrals,
+    kinematics,
+    levels,
+    pv,
+    stability,
+    surfaces,
+    thermo,
+    wetbulb,
+    wind,
+)
 from nwpflow.products.registry import (
     Option,
+    check_inputs,
     Product,
     compute,
     fields_needed,
@@ -19,4 +32,4 @@ from nwpflow.products.registry import (
 
 load_plugins()
 
-__all__ = ["Option", "Product", "compute", "fields_needed", "registry", "required_products"]
+__all__ = ["Option", "Product", "check_inputs", "compute", "fields_needed", "registry", "required_products"]

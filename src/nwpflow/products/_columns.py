@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import xarray as xr
 
 from nwpflow import kernels
-from nwpflow.errors import InputError
+from nwpflow.errors import InputError, OptionError
 from nwpflow.io.datamodel import FULL, HALF
 
 HORIZONTAL_DIMS = ("cell", "y", "x")
@@ -70,3 +72,59 @@ def as_field(values: np.ndarray, like: xr.DataArray, leads: tuple[str, ...], ver
     shape = tuple(sizes[d] for d in dims)
     coords = {name: coord for name, coord in like.coords.items() if set(coord.dims) <= set(dims)}
     return xr.DataArray(values.reshape(shape), dims=dims, coords=coords)
+
+
+class ModelColumns:
+    """Fields of a run as float32 ``(outer, [level,] ncol)`` kernel arrays with one set of lead dims.
+
+    ``ModelColumns(dataset, names)`` brings each field to the mass points (:func:`at_mass_points`) and
+    to the kernels' layout (:func:`columns`), full-level fields on ``level``, half-level ones on
+    ``half_level`` (one more), surface fields without a vertical dim, and checks that they agree:
+    the same number of levels, one grid. ``self[name, i]`` is slice ``i`` of the outer dim (the only
+    one of a constant field); :meth:`wrap` turns kernel output back into a DataArray.
+    """
+
+    def __init__(self, dataset: xr.Dataset, names: tuple[str, ...] | list[str]):
+        fields = {name: at_mass_points(dataset[name]) for name in names}
+        self.nlev = None
+        for name, data in fields.items():
+            if FULL in data.dims:
+                self.nlev = self.nlev or data.sizes[FULL]
+                if data.sizes[FULL] != self.nlev:
+                    raise InputError(f"has {data.sizes[FULL]} full levels, {names[0]} has {self.nlev}", field=name)
+        for name, data in fields.items():
+            if HALF in data.dims and self.nlev is not None and data.sizes[HALF] != self.nlev + 1:
+                raise InputError(f"has {data.sizes[HALF]} half levels; {self.nlev + 1} are needed for {self.nlev} "
+                                 "full levels", field=name)
+        self.leads = lead_dims(list(fields.values()))
+        self.arrays = {name: columns(data, self.leads, FULL if FULL in data.dims else HALF if HALF in data.dims else None)
+                       for name, data in fields.items()}
+        ncol = {a.shape[-1] for a in self.arrays.values()}
+        if len(ncol) != 1:
+            raise InputError(f"fields {', '.join(names)} are on different grids ({sorted(ncol)} points)")
+        self.ncol = ncol.pop()
+        self.outer = max(a.shape[0] for a in self.arrays.values())
+        self.like = next((d for d in fields.values() if FULL in d.dims), next(iter(fields.values())))
+        self.sizes = {d: n for data in fields.values() for d, n in data.sizes.items()}
+
+    def __getitem__(self, key: tuple[str, int]) -> np.ndarray:
+        name, i = key
+        return outer_index(self.arrays[name], i)
+
+    def empty(self, *shape: int) -> np.ndarray:
+        """A float32 ``(outer, *shape, ncol)`` output array."""
+        return np.empty((self.outer, *shape, self.ncol), dtype=np.float32)
+
+    def wrap(self, values: np.ndarray, vertical: str | None = None, size: int | None = None) -> xr.DataArray:
+        """``values`` ``(outer, [vertical,] ncol)`` as a DataArray on the run's lead and horizontal dims."""
+        sizes = dict(self.sizes)
+        if vertical is not None:
+            sizes[vertical] = size if size is not None else values.shape[1]
+        return as_field(values, self.like, self.leads, vertical, sizes)
+
+
+def number_option(product: str, name: str, value) -> float:
+    """Option ``name`` of ``product`` as a finite float, or an :class:`~nwpflow.errors.OptionError` saying so."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise OptionError(f"product {product!r}: option {name!r} must be a number, not {value!r}")
+    return float(value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ import yaml
 
 from nwpflow.errors import InputError, NwpflowError, OptionError, UnknownProductError
 from nwpflow.io import grib2_codes
+from nwpflow.io.datamodel import FIELDS
 from nwpflow.io.grib2_codes import Grib2Parameter
 
 
@@ -121,6 +122,10 @@ class Product:
     CAPE_ML and CIN_ML), keyed by a tuple that starts with its own name. ``grib2`` is its GRIB2
     parameter (and fixed surface, for a product without a vertical dim): what GRIB2 output writes and
     reads back (:mod:`nwpflow.io.grib2_codes`); ``None``: the product cannot be written as GRIB2.
+
+    A generic operator (``LAYER_MEAN`` of any field) reads fields its options name: ``option_inputs``
+    maps the resolved options to them, and :meth:`inputs_for` gives every field of one request. Its
+    ``units`` may then name options in braces, ``"{field}"``: the units of the field the option names.
     """
 
     name: str
@@ -134,6 +139,21 @@ class Product:
     grib2: Grib2Parameter | None = None
     reference: str = ""
     validation: str = ""
+    option_inputs: Callable[[Mapping[str, Any]], tuple[str, ...]] | None = field(default=None, repr=False)
+    preflight: Callable[[Mapping[str, Any], Mapping[str, Any]], None] | None = field(default=None, repr=False)
+    """Checks a request against what the run's files hold before a job reads them (``(options, facts)``,
+    facts as :func:`nwpflow.io.reader.run_contents`): e.g. PV on an ICON grid needs the grid file."""
+
+    def inputs_for(self, options: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+        """The fields one request reads: ``inputs`` and those its options name (``option_inputs``).
+
+        Examples
+        --------
+        >>> registry["LAYER_MEAN"].inputs_for({"field": "QV"})
+        ('HHL', 'P', 'T', 'QV')
+        """
+        extra = () if self.option_inputs is None else self.option_inputs(self.resolve_options(options or {}))
+        return tuple(dict.fromkeys((*self.inputs, *extra)))
 
     def resolve_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Return every option of the product, the given ones checked, the others at their default."""
@@ -226,26 +246,66 @@ def required_products(products: list[str]) -> list[str]:
     return list(ordered)
 
 
-def fields_needed(products: list[str], available: set[str] | None = None) -> list[str]:
+def fields_needed(products: list[str], available: set[str] | None = None,
+                  options: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
     """Input fields of ``products`` and of the products they require, each once, in a stable order.
 
     A required product in ``available`` (e.g. already computed and read back) needs no inputs of its own.
+    ``options`` (``{product: {option: value}}``) adds the fields a generic operator's options name
+    (:meth:`Product.inputs_for`); a required product is computed with its default options.
     """
     available = available or set()
+    options = options or {}
     fields: dict[str, None] = {}
 
-    def visit(name: str) -> None:
+    def visit(name: str, given: Mapping[str, Any]) -> None:
         product = registry[name]
         for required in product.requires:
             if required in available:
                 fields[required] = None
             else:
-                visit(required)
-        fields.update(dict.fromkeys(product.inputs))
+                visit(required, {})
+        fields.update(dict.fromkeys(product.inputs_for(given)))
 
     for product in products:
-        visit(product)
+        visit(product, options.get(product, {}))
     return list(fields)
+
+
+def missing_input(product: str, field_name: str, held: Iterable[str], sources: Iterable[str]) -> InputError:
+    """The error of a product whose input field the run lacks: it names the product, the field, the
+    files and what they hold, and how to provide the field (or do without the product)."""
+    info = FIELDS.get(field_name)
+    what = f" ({info.long_name})" if info is not None else ""
+    held = ", ".join(sorted(map(str, held))) or "nothing"
+    return InputError(
+        f"product {product!r} needs it{what}, but it is not in {', '.join(map(str, sources))} (found: {held}). "
+        f"Provide it: write {field_name} into the model output (ICON: its name in ml_varlist of output_nml; "
+        f"COSMO: yvarml of gribout), or give a file that holds it as an input; or leave {product} out of "
+        "`products`", field=field_name)
+
+
+def check_inputs(products: list[str], contents: Mapping[str, Any],
+                 options: Mapping[str, Mapping[str, Any]] | None = None, available: set[str] | None = None) -> None:
+    """Check ``products`` (with ``options``, and the products they require unless ``available``) against
+    what the run's files hold, ``contents`` (:func:`nwpflow.io.reader.run_contents`: ``fields``, ``sources``
+    and the grid): :func:`missing_input`'s error for the first field they lack, and each product's
+    ``preflight``. A job calls this once the files' headers are scanned, before any value is decoded.
+    """
+    options = options or {}
+    held = None if contents.get("fields") is None else set(contents["fields"]) | set(available or ())
+    for product in products:
+        for name in required_products([product]):
+            if name != product and name in (available or ()):
+                continue
+            given = options.get(name, {}) if name == product else {}
+            entry = registry[name]
+            if held is not None:
+                for field_name in entry.inputs_for(given):
+                    if field_name not in held:
+                        raise missing_input(name, field_name, held, contents.get("sources", ()))
+            if entry.preflight is not None:
+                entry.preflight(entry.resolve_options(given), contents)
 
 
 def compute(name: str, dataset: xr.Dataset, *, cache: dict | None = None, **options: Any) -> xr.DataArray:
@@ -263,17 +323,18 @@ def compute(name: str, dataset: xr.Dataset, *, cache: dict | None = None, **opti
             if (required,) not in cache:
                 cache[(required,)] = compute(required, dataset, cache=cache)
             dataset = dataset.assign({required: cache[(required,)]})
-    for field_name in product.inputs:
+    inputs = product.inputs_for(resolved)
+    for field_name in inputs:
         if field_name not in dataset.data_vars:
-            sources = dataset.attrs.get("source_files") or ["the dataset"]
-            held = ", ".join(sorted(map(str, dataset.data_vars))) or "nothing"
-            raise InputError(
-                f"product {name!r} needs it, but it is not in {', '.join(map(str, sources))} (found: {held})",
-                field=field_name,
-            )
+            raise missing_input(name, field_name, dataset.data_vars,
+                                dataset.attrs.get("source_files") or ["the dataset"])
     result = product.function(dataset, cache=cache, **resolved).astype("float32")
     result.name = name
-    attrs = {"units": product.units, "long_name": product.description}
+    units = product.units
+    if "{" in units:  # a generic operator's units: those of the fields its options name
+        units = units.format(**{key: dataset[value].attrs.get("units", "1") if value in inputs else value
+                                for key, value in resolved.items() if isinstance(value, str)})
+    attrs = {"units": units, "long_name": product.description}
     if product.standard_name:
         attrs["standard_name"] = product.standard_name
     if resolved:

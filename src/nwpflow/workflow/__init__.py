@@ -9,8 +9,10 @@ wire things together. The rules import this package as ``nwf``; each function li
 * :mod:`~nwpflow.workflow.paths` — input files, outputs, logs and benchmark tables;
 * :mod:`~nwpflow.workflow.targets` — what rule ``all`` asks for, one file per job;
 * :mod:`~nwpflow.workflow.incremental` — which inputs are complete (``incremental``);
-* :mod:`~nwpflow.workflow.resources` — memory of each kind of job;
-* :mod:`~nwpflow.workflow.cache` — numba's shared cache and the stamp of its warm-up.
+* :mod:`~nwpflow.workflow.resources` — memory of each kind of job, grown on each retry;
+* :mod:`~nwpflow.workflow.cache` — numba's shared cache and the stamp of its warm-up;
+* :mod:`~nwpflow.workflow.identity` — re-runs by content: each rule's code identity, recipe files, damaged outputs;
+* :mod:`~nwpflow.workflow.slurm` — a correction to the SLURM executor plugin's reading of job states.
 
 Importing it loads the product registry and the data model's tables, but no numba, ecCodes or netCDF4
 (``tests/test_architecture.py``); what runs inside a job is :mod:`nwpflow.jobs`.
@@ -18,8 +20,20 @@ Importing it loads the product registry and the data model's tables, but no numb
 
 from nwpflow.errors import ConfigError
 from nwpflow.naming import lead_code, lead_label, member_label, parse_label
-from nwpflow.workflow.cache import numba_cache_env, package_fingerprint, warm_stamp
+from nwpflow.workflow.cache import numba_cache_env, warm_fingerprint, warm_stamp
 from nwpflow.workflow.config import KEY_HINTS, check_config, check_known_keys, coerce_config, load_schema, preset
+from nwpflow.workflow.identity import (
+    IDENTITY_DIR,
+    config_env,
+    damaged_markers,
+    fanin_code,
+    grid_code,
+    product_code,
+    recipe_file,
+    recipes,
+    sample_code,
+    write_recipes,
+)
 from nwpflow.workflow.incremental import available_inputs, input_complete
 from nwpflow.workflow.paths import (
     BENCHMARK_DIR,
@@ -41,6 +55,8 @@ from nwpflow.workflow.paths import (
     fanin_formats,
     fanin_output_templates,
     grib_template_inputs,
+    grid_inputs,
+    grid_template,
     input_file_name,
     input_layout,
     job_inputs,
@@ -69,6 +85,7 @@ from nwpflow.workflow.plan import (
     product_names,
     product_options,
     product_requires,
+    resolved_options,
     required_products,
     rule_products,
     time_products,
@@ -80,11 +97,25 @@ from nwpflow.workflow.resources import (
     ensemble_mem_mb,
     estimate_mem_mb,
     product_mem_mb,
+    retried,
     time_mem_mb,
 )
+from nwpflow.workflow.slurm import patch_cancelled_state
 from nwpflow.workflow.targets import final_outputs, target_files
 
 __all__ = [
+    "IDENTITY_DIR",
+    "config_env",
+    "damaged_markers",
+    "fanin_code",
+    "grid_code",
+    "grid_inputs",
+    "grid_template",
+    "product_code",
+    "recipe_file",
+    "recipes",
+    "sample_code",
+    "write_recipes",
     "BENCHMARK_DIR",
     "ConfigError",
     "ENSEMBLE_LABEL",
@@ -135,18 +166,21 @@ __all__ = [
     "numba_cache_env",
     "output_template",
     "output_templates",
-    "package_fingerprint",
+    "warm_fingerprint",
     "parse_label",
+    "patch_cancelled_state",
     "preset",
     "product_formats",
     "product_inputs",
     "product_mem_mb",
     "product_names",
     "product_options",
+    "resolved_options",
     "product_outputs",
     "product_requires",
     "required_files",
     "required_products",
+    "retried",
     "rule_products",
     "sample_files",
     "target_files",

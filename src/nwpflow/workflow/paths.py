@@ -57,6 +57,9 @@ ENSEMBLE_LABEL = "ensemble"
 TIME_LABEL = "time"
 """Folder that takes the lead time's place in the paths of time products."""
 
+GRID_NAME = "grid.nc"
+"""File of the run's horizontal grid in its output folder (rule ``grid``, :mod:`nwpflow.io.grid`)."""
+
 
 def input_file_name(pattern: str, member: int, lead: int) -> str:
     """Return the file name of one member and lead time, from a ``run.pattern``.
@@ -461,3 +464,21 @@ def time_inputs(config: Mapping, name: str, member: int) -> list[str]:
         template = output_template(config, field)
         return [_format_job(template, config, member, lead) for lead in leads]
     return [job_inputs(config, member, lead)[0] for lead in leads]
+
+
+def grid_template(config: Mapping) -> str:
+    """Return the run's grid file, with the ``{run}`` wildcard.
+
+    Examples
+    --------
+    >>> grid_template({"output_dir": "results/"})
+    'results/{run}/grid.nc'
+    """
+    return f"{_strip(config['output_dir'])}/{{run}}/{GRID_NAME}"
+
+
+def grid_inputs(config: Mapping) -> list[str]:
+    """Return the files rule ``grid`` reads the grid from: the constants file (ICON's cell centres) and
+    the first member's model file of the first lead time."""
+    model, constants = job_inputs(config, config["members"][0], min(config["lead_times"]))
+    return [constants, model]

@@ -108,6 +108,20 @@ def product_options(config: Mapping, product: str) -> dict:
     return dict((config.get("product_options") or {}).get(product) or {})
 
 
+def resolved_options(config: Mapping, product: str) -> dict:
+    """Return every option of ``product``: the configured ones, the others at their defaults (what a rule's
+    ``params.options`` holds, so that an option given at its default value changes nothing).
+
+    Examples
+    --------
+    >>> resolved_options({"product_options": {"HPBL": {"critical": 0.25}}}, "HPBL")
+    {'critical': 0.25}
+    >>> resolved_options({}, "HPBL")
+    {'critical': 0.22}
+    """
+    return registry[product].resolve_options(product_options(config, product))
+
+
 def ensemble_members(config: Mapping) -> list[int]:
     """Return the members the ensemble products combine: all configured ones (empty if fewer than 2)."""
     members = list(config["members"])

@@ -1,9 +1,10 @@
-"""Resources of the jobs: memory (``mem_mb``) from the domain size and what each job holds."""
+"""Resources of the jobs: memory (``mem_mb``) from the domain size and what each job holds, and their
+growth on each retry of a job (:func:`retried`)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from nwpflow.io.datamodel import FIELDS, SURFACE
 from nwpflow.io.sample import IconGrid
@@ -18,6 +19,7 @@ from nwpflow.workflow.plan import (
     time_products,
     written_products,
 )
+
 
 def estimate_mem_mb(
     cells: int, levels: int, fields: int, *, safety_factor: float = 4.0, base_mb: int = 1024
@@ -121,3 +123,41 @@ def time_mem_mb(config: Mapping, name: str) -> int:
     if field not in written_products(config) and info is not None and info.vertical == SURFACE:
         levels = 1
     return _mem(config, levels, 2 * len(config["lead_times"]))
+
+
+def retried(amount: int | Callable[..., int], config: Mapping) -> Callable[..., int]:
+    """Return a Snakemake resource that grows with each attempt of a job.
+
+    Attempt ``n`` (Snakemake's ``attempt``: 1, then 2, 3, ... on each retry, ``--retries``) asks for
+    ``ceil(amount * retry_factor ** (n - 1))``, with ``retry_factor`` from config ``resources``: a job
+    killed for exceeding its memory request (SLURM's limit) comes back with more, and one that hit its
+    wall-clock limit with more time.
+
+    Parameters
+    ----------
+    amount : int or callable
+        The first attempt's amount (``mem_mb`` in MB, ``runtime`` in minutes), or a function of the
+        job's wildcards that returns it (an input function, e.g. the memory of a time product).
+    config : Mapping
+        The validated workflow config (``resources.retry_factor``, a number >= 1).
+
+    Returns
+    -------
+    callable
+        ``resource(wildcards, attempt) -> int``, for a rule's ``resources:``.
+
+    Examples
+    --------
+    >>> mem_mb = retried(1500, {"resources": {"retry_factor": 2}})
+    >>> [mem_mb({}, attempt) for attempt in (1, 2, 3)]
+    [1500, 3000, 6000]
+    """
+    factor = float(config["resources"]["retry_factor"])
+    if not factor >= 1:
+        raise ValueError(f"resources.retry_factor must be 1 or more, got {factor!r}")
+
+    def resource(wildcards, attempt: int) -> int:
+        first = amount(wildcards) if callable(amount) else amount
+        return math.ceil(first * factor ** (attempt - 1))
+
+    return resource

@@ -159,6 +159,10 @@ class _Columns:
         # Near-saturated troposphere where it rains: the frontal zone and the convective cells.
         cells = _convective_cells(lat, lon, seed, member, lead)
         self.cloudy = np.maximum(0.9 * _frontal_zone(lat, lon, lead), np.minimum(2.0 * cells, 0.9))
+        # Radar echoes: rain rates of the convective cells (up to ~20 mm/h, tops 6-12 km) and of the front
+        # (~1.5 mm/h, tops near 5 km), Marshall-Palmer Z = 200 R^1.6 below the melting layer.
+        self.rain_rate = 8.0 * cells + 1.5 * _frontal_zone(lat, lon, lead)
+        self.echo_top = np.where(cells > 0.0, 6000.0 + 2500.0 * np.minimum(cells, 2.4), 5000.0) + hsurf
         # Winds: a westerly jet of ~45 m/s near 10 km north of the Alps, a weaker meridional wave, and a
         # boundary-layer wind from 0.4 to 9.4 m/s whose calm zones give 10 m winds below 1 m/s.
         self.u_bg = 5.0 + 2.0 * np.cos(0.4 * lon)
@@ -171,6 +175,14 @@ class _Columns:
         self.v_bl = -speed * np.cos(direction)
         self.calm = np.minimum(1.0, speed / 5.0)
         self.log_bl = np.log1p(self.h_bl / _Z0)
+        # Surface friction backs the wind by up to 50 deg near the ground: it veers with height through the
+        # boundary layer (an Ekman-like spiral). By night a low-level jet, up to 14 m/s at ~600 m above
+        # ground, strongest over the plains west and north of the Alps, blows from 30 deg clockwise of the
+        # boundary-layer wind: the veering low-level shear of storm-relative helicity.
+        self.backing = np.radians(50.0) * self.calm
+        self.llj = 14.0 * (1.0 - self.day) * (0.35 + 0.65 * _blob(lat, lon, 47.5, 4.0, 2.5, 5.0))
+        self.llj_u = -np.sin(direction + np.radians(30.0))
+        self.llj_v = -np.cos(direction + np.radians(30.0))
         # Member perturbations (none for the control, member 0), smooth in space and lead time.
         if member == 0:
             self.pt = self.pq = self.pu = self.pv = None
@@ -266,11 +278,20 @@ class _Columns:
             surface_layer = np.minimum(np.log1p(np.maximum(h, 0.0) * (1.0 / _Z0)) / self.log_bl, 1.0)
             s = np.minimum(h / self.h_bl, 1.0)
             s = s * s * (3.0 - 2.0 * s)
-            u = surface_layer * (self.u_bl + s * (u - self.u_bl))
-            v = surface_layer * (self.v_bl + s * (v - self.v_bl))
+            # the boundary-layer wind backed towards the ground (counter-clockwise by `turn`)
+            turn = self.backing * (1.0 - s)
+            cos_turn, sin_turn = np.cos(turn), np.sin(turn)
+            u_bl = self.u_bl * cos_turn - self.v_bl * sin_turn
+            v_bl = self.u_bl * sin_turn + self.v_bl * cos_turn
+            u = surface_layer * (u_bl + s * (u - u_bl))
+            v = surface_layer * (v_bl + s * (v - v_bl))
             damping = surface_layer * (s + (1.0 - s) * self.calm)  # perturbations keep calm spots calm
         else:
             damping = None
+        if (h < 2500.0).any():
+            jet = self.llj * np.exp(-(((h - 600.0) * (1.0 / 350.0)) ** 2)) * np.minimum(np.maximum(h, 0.0) * 0.01, 1.0)
+            u = u + jet * self.llj_u
+            v = v + jet * self.llj_v
         if self.pu is not None:
             cos, sin = self._phase(z, 6000.0)
             du = 2.0 * (self.pu[0] * cos + self.pu[1] * sin)  # |u'| < 2 m/s
@@ -281,6 +302,28 @@ class _Columns:
             u += du
             v += dv
         return u, v
+
+    def clouds(self, z, t, qv, p):
+        """Return cloud liquid water and ice [kg kg-1] and cloud cover [%] at heights ``z`` [m] with
+        temperature ``t``, humidity ``qv`` and pressure ``p``.
+
+        The cover rises linearly from 0 at 70 % relative humidity to 100 % at 88 % (a relative-humidity
+        scheme after Sundqvist); the condensate is 6 % of the saturation humidity times that fraction,
+        liquid above 0 degC, ice below -25 degC, mixed linearly in between.
+        """
+        rh = qv * p / (_EPS + (1.0 - _EPS) * qv) / _esat(t)
+        fraction = np.clip((rh - 0.7) * (1.0 / 0.18), 0.0, 1.0)
+        condensate = 0.06 * _specific_humidity(_esat(t), p) * fraction
+        liquid = np.clip((t - 248.15) * (1.0 / 25.0), 0.0, 1.0)
+        return liquid * condensate, (1.0 - liquid) * condensate, 100.0 * fraction
+
+    def reflectivity(self, z):
+        """Return the radar reflectivity [dBZ] at heights ``z`` [m]: Marshall-Palmer of the rain rate near
+        the ground, falling off quadratically by 40 dB up to the echo's top and beyond; -30 dBZ without
+        precipitation."""
+        base = 10.0 * np.log10(200.0 * self.rain_rate**1.6 + 1.0e-3)
+        above = np.maximum(z - self.hs - 1500.0, 0.0) / (self.echo_top - self.hs - 1500.0)
+        return np.maximum(base - 40.0 * above * above, -30.0)
 
     def vertical_wind(self, z):
         """Return the vertical wind [m s-1] at half-level heights ``z`` [m]; 0 at the model top."""

@@ -23,6 +23,7 @@ from nwpflow.io.sample.atmosphere import (
     _virtual_temperature,
 )
 from nwpflow.io.sample.geography import _Points, _Surface, _grid_points, _surface, _vertical_coefficients, _wind_to_grid
+from nwpflow.io.sample.grid_file import write_grid_file
 from nwpflow.io.sample.presets import PACKINGS, PRESETS, IconGrid, RotatedGrid, SamplePreset
 from nwpflow.io.writer import atomic_output
 from nwpflow.naming import CONSTANTS_FILE, model_file_name
@@ -55,7 +56,7 @@ _STEP_UNITS, _STEPS_PER_HOUR = "m", 60  # MeteoSwiss encodes lead times in minut
 
 CONSTANT_FIELDS = ("HHL", "HSURF", "CLAT", "CLON")
 """Fields of the constants file, in the file's order (CLAT and CLON on ICON grids only)."""
-MODEL_LEVEL_FIELDS = ("P", "T", "QV", "U", "V", "W")
+MODEL_LEVEL_FIELDS = ("P", "T", "QV", "U", "V", "W", "QC", "QI", "CLC", "DBZ")
 """Fields on model levels of each member and lead time, in the file's order."""
 SURFACE_FIELDS = ("PS", "T_2M", "TD_2M", "U_10M", "V_10M", "VMAX_10M", "TOT_PREC")
 """Fields on a surface of each member and lead time, after those on model levels."""
@@ -92,6 +93,11 @@ def _uuid(*parts: object) -> str:
 
 def _hgrid_uuid(grid: IconGrid | RotatedGrid) -> str:
     return _uuid("icon-grid", grid.ncells) if isinstance(grid, IconGrid) else _uuid("rotated-grid", grid)
+
+
+def grid_file_name(grid: IconGrid) -> str:
+    """File name of an ICON-like sample's grid file (cell centres, neighbour table; :mod:`.grid_file`)."""
+    return f"icon_grid_sample_{grid.ncells}.nc"
 
 
 
@@ -294,6 +300,9 @@ def _write_member_lead(path: pathlib.Path, enc: _Encoding, surfaces: dict[str | 
             spools["P"].add(k, _encode(templates["P"], np.exp(ln_p), k, layer=True))
             spools["T"].add(k, _encode(templates["T"], t, k, layer=True))
             spools["QV"].add(k, _encode(templates["QV"], qv, k, layer=True))
+            for name, values in zip(("QC", "QI", "CLC"), columns.clouds(z, t, qv, np.exp(ln_p))):
+                spools[name].add(k, _encode(templates[name], values, k, layer=True))
+            spools["DBZ"].add(k, _encode(templates["DBZ"], columns.reflectivity(z), k, layer=True))
             for name, stagger, component in (("U", "x", 0), ("V", "y", 1)):
                 cols = staggered.get(stagger, columns)
                 z_wind = z if cols is columns else _full_level_height(a, b, k, cols.hs)
@@ -365,9 +374,13 @@ def write_sample(output_dir: str | os.PathLike, preset: str | SamplePreset = "sm
     Returns
     -------
     list of pathlib.Path
-        ``output_dir/lfff00000000c`` (HHL, HSURF and, on ICON grids, CLAT, CLON), then, for each member
+        The GRIB files: ``output_dir/lfff00000000c`` (HHL, HSURF and, on ICON grids, CLAT, CLON), then, for
+        each member
         and lead time, ``output_dir/{member:03d}/lfff{DD}{HH}0000`` (P, T, QV, U, V on full levels 1..80,
-        W on half levels 1..81, then PS, T_2M, TD_2M, U_10M, V_10M, VMAX_10M, TOT_PREC).
+        W on half levels 1..81, QC, QI, CLC, DBZ on full levels, then PS, T_2M, TD_2M, U_10M, V_10M,
+        VMAX_10M, TOT_PREC). On ICON grids the grid file ``output_dir/icon_grid_sample_{ncells}.nc`` (cell
+        centres and a neighbour table with the run's ``uuidOfHGrid``, :func:`grid_file_name`: what the
+        horizontal derivatives of potential vorticity need) is written beside them.
 
     Notes
     -----
@@ -414,6 +427,12 @@ def write_sample(output_dir: str | os.PathLike, preset: str | SamplePreset = "sm
     paths = [output_dir / CONSTANTS_FILE]
     _write_constants(paths[0], enc, surfaces[None].points, surfaces[None].hsurf, a, b)
     log.info("wrote %s", paths[0])
+    if isinstance(grid, IconGrid):  # beside the run, not among the GRIB files returned
+        grid_path = output_dir / grid_file_name(grid)
+        with atomic_output(grid_path) as temporary:
+            write_grid_file(grid_path, surfaces[None].points.lat, surfaces[None].points.lon, _hgrid_uuid(grid),
+                            grid.number_of_grid_used, temporary)
+        log.info("wrote %s", grid_path)
     for member in members:
         totals = _total_precipitation(surfaces[None].points, member, lead_times, seed, int(bits_per_value))
         for lead in lead_times:
