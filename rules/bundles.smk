@@ -30,6 +30,7 @@ for bundle, bundled in nwf.bundles(config).items():
             options={product: nwf.resolved_options(config, product) for product in bundled},
             formats=nwf.product_formats(config),
             grib2=config["grib2"],
+            read=get_read_request,
             code={product: nwf.product_code(config, product) for product in bundled},
         threads: config["threads"]
         resources:

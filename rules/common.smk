@@ -106,6 +106,16 @@ def get_product_input(wildcards):
     )
 
 
+def get_read_request(wildcards):
+    """What a product or bundle job's inputs must hold (its member and lead time) and what the reader does
+    with implausible values (config invalid_values): keyword arguments of nwpflow.open_run."""
+    return {
+        "members": [nwf.parse_label(wildcards.member)],
+        "lead_times": [nwf.parse_label(wildcards.lead)],
+        "invalid_values": config["invalid_values"],
+    }
+
+
 def get_product_mem_mb(product):
     """The mem_mb resource of one job of `product`."""
     return nwf.product_mem_mb(config, product)

@@ -32,6 +32,7 @@ if ENSEMBLE_OUTPUTS:
             products=list(ENSEMBLE_OUTPUTS),
             formats=nwf.fanin_formats(config),
             grib2=config["grib2"],
+            invalid_values=config["invalid_values"],
             statistics=config["ensemble"]["statistics"],
             quantiles=config["ensemble"]["quantiles"],
             thresholds={p: nwf.ensemble_thresholds(config, p) for p in ENSEMBLE_OUTPUTS},
@@ -65,6 +66,7 @@ rule ensemble_time_product:
     params:
         formats=nwf.fanin_formats(config),
         grib2=config["grib2"],
+        invalid_values=config["invalid_values"],
         statistics=config["ensemble"]["statistics"],
         quantiles=config["ensemble"]["quantiles"],
         thresholds=get_ensemble_time_thresholds,
@@ -100,6 +102,7 @@ rule time_product:
         lead_times=sorted(config["lead_times"]),
         formats=nwf.fanin_formats(config),
         grib2=config["grib2"],
+        invalid_values=config["invalid_values"],
         code=nwf.fanin_code(config),
     threads: config["threads"]
     resources:

@@ -33,6 +33,7 @@ for product in nwf.rule_products(config):
             options=nwf.resolved_options(config, product),
             formats=nwf.product_formats(config),
             grib2=config["grib2"],
+            read=get_read_request,
             code=nwf.product_code(config, product),
         threads: config["threads"]
         resources:

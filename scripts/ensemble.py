@@ -19,5 +19,6 @@ run_ensemble_job(
     grib2=snakemake.params.grib2,  # noqa: F821
     grid=snakemake.input.grid,  # noqa: F821
     template=list(snakemake.input.template),  # noqa: F821
+    invalid_values=snakemake.params.invalid_values,  # noqa: F821
 )
 end_job_process()  # skips the interpreter's teardown of every module

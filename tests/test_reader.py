@@ -11,6 +11,7 @@ import xarray as xr
 
 import nwpflow
 from nwpflow import constants
+from nwpflow.errors import ImplausibleValuesError
 from nwpflow.io.eccodes_env import eccodes
 from nwpflow.io.formats import message_spans
 from conftest import shared
@@ -123,14 +124,25 @@ def test_hybrid_oracle_columns_through_the_reader_kernels():
 
 
 def test_icon_ch1_grib_snippet():
+    """earthkit's excerpt of MeteoSwiss ICON-CH1 output holds pressure on levels 1-9 only, while each message
+    says the vertical grid has 81 half levels (nlev): a column cut short, which the reader refuses, naming
+    the missing levels. Its messages decode to what plain ecCodes gives (member, lead time, values)."""
+    from nwpflow.io import grib
+
     path = shared("icon/icon_ch1_pres_generalVerticalLayer_6pts.grib2")
-    ds = nwpflow.open_run(path)
-    assert list(ds.data_vars) == ["P"]
-    assert ds["P"].dims == ("level", "cell") and ds["P"].shape == (9, 6)
-    assert ds.attrs["grid_type"] == "unstructured_grid"
-    assert int(ds["member"]) == 1 and ds["step"].values == np.timedelta64(1, "h")
-    np.testing.assert_array_equal(ds["P"].values[3], raw_values(path, "P", level=4).astype(np.float32))
-    assert np.all(np.diff(ds["P"].values, axis=0) > 0)  # pressure increases downward: level 1 on top
+    with pytest.raises(nwpflow.InputError, match=r"field 'P': has 9 of its 80 levels \(from the vertical grid's 81 "
+                                                 r"half levels \(nlev\) of message 1 .*missing levels 10-80"):
+        nwpflow.open_run(path)
+    messages = grib.scan(path, threads=1)
+    try:
+        assert [(m.name, m.type_of_level, m.level, m.member, m.step_minutes, m.nlev) for m in messages] == [
+            ("P", "generalVerticalLayer", level, 1, 60, 81) for level in range(1, 10)]
+        assert messages[0].grid_type == "unstructured_grid"
+        out = np.empty(6, np.float32)
+        grib.decode_into([(messages[3], out)], threads=1)
+        np.testing.assert_array_equal(out, raw_values(path, "P", level=4).astype(np.float32))
+    finally:
+        grib.release(messages)
 
 
 def test_icon_netcdf_snippets():
@@ -152,8 +164,14 @@ def test_icon_global_header_case():
 
 
 def test_cosmo_centre_minute_steps_and_bitmap():
+    """cfgrib's test file says 2 m temperature in K but holds values around 0 (-3.3 to 4.0): implausible
+    for T_2M (170-340 K), which the reader refuses by default; read as they are (``ignore``), the steps
+    in minutes and the bitmap are what ecCodes gives."""
     path = shared("cosmo_icon_misc/cnmc_t2m_3x3_73steps_step60m.grib")
-    ds = nwpflow.open_run(path)
+    with pytest.raises(ImplausibleValuesError, match=r"field 'T_2M': message 1: 6 of 6 values outside its range "
+                                                     r"170 to 340 K \(lowest -2.13246, highest 1.4481\)"):
+        nwpflow.open_run(path)
+    ds = nwpflow.open_run(path, invalid_values="ignore")
     t2m = ds["T_2M"]
     assert t2m.dims == ("step", "y", "x") and t2m.sizes["step"] == 73
     assert t2m["step"].values[1] == np.timedelta64(60, "m")
@@ -212,7 +230,7 @@ def test_reading_grib_keeps_a_redirected_stderr(tmp_path):
     import subprocess
     import sys
 
-    path = shared("icon/icon_ch1_pres_generalVerticalLayer_6pts.grib2")
+    path = shared("icon/icon_global_icosahedral_single-level_2021112018_000_TOT_PREC.grib2")
     script = ("import sys; print('before', file=sys.stderr, flush=True); import nwpflow; "
               f"nwpflow.open_run({str(path)!r}); print('after', file=sys.stderr, flush=True)")
     err = tmp_path / "err.txt"

@@ -1,15 +1,23 @@
-"""Command line: ``nwpflow products | compute | sample | docs | provenance``."""
+"""Command line: ``nwpflow products | compute | sample | docs | provenance``.
+
+Every failure a user can cause (input, config, options, output location, disk space, permissions) ends in
+one line on standard error, ``nwpflow: error: <what and what to do>``, and exit status 1
+(:func:`nwpflow.errors.one_line`); ``--verbose`` adds the traceback. Anything else is a bug: its
+traceback is printed as Python prints it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
-import yaml
-
-from nwpflow.errors import NwpflowError
+from nwpflow.errors import NwpflowError, OptionError, one_line
 
 
 def _products(args: argparse.Namespace) -> None:
@@ -23,13 +31,21 @@ def _products(args: argparse.Namespace) -> None:
 
 
 def _parse_options(items: list[str]) -> dict[str, dict]:
+    """``--option PRODUCT.OPTION=VALUE`` items as ``{product: {option: value}}``, each value read as its
+    option's type (``Option.parse``: YAML, numbers in any spelling) and checked later with the request."""
+    from nwpflow.products import registry
+
     options: dict[str, dict] = {}
     for item in items:
         key, sep, value = item.partition("=")
         product, dot, option = key.partition(".")
         if not sep or not dot:
             raise NwpflowError(f"--option {item!r}: write PRODUCT.OPTION=VALUE")
-        options.setdefault(product, {})[option] = yaml.safe_load(value)
+        accepted = registry[product].options
+        if option not in accepted:
+            raise OptionError(f"--option {item!r}: product {product!r} has no option {option!r} (accepted: "
+                              f"{', '.join(sorted(accepted)) or 'none'})")
+        options.setdefault(product, {})[option] = accepted[option].parse(value)
     return options
 
 
@@ -49,7 +65,8 @@ def _compute(args: argparse.Namespace) -> None:
         formats = formats or ["netcdf"]
     written = compute_products(args.products, args.input, outputs=outputs, output_dir=output_dir,
                                options=_parse_options(args.option), threads=args.threads,
-                               formats=formats, grib2=grib2)
+                               formats=formats, grib2=grib2, members=args.members, lead_times=args.lead_times,
+                               invalid_values=args.invalid_values)
     for name, path in written.items():
         print(f"{name}: {path}")
 
@@ -100,10 +117,12 @@ def _integers(text: str) -> list[int]:
 
 def parser() -> argparse.ArgumentParser:
     from nwpflow import __version__
+    from nwpflow.io.checks import INVALID_VALUES
 
     main = argparse.ArgumentParser(prog="nwpflow", description="Post-process NWP model output.")
     main.add_argument("--version", action="version", version=f"nwpflow {__version__}")
-    main.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    main.add_argument("-v", "--verbose", action="store_true",
+                      help="log progress to stderr, and the traceback of an error")
     commands = main.add_subparsers(dest="command", required=True)
 
     products = commands.add_parser("products", help="list the products with their inputs and units")
@@ -122,6 +141,13 @@ def parser() -> argparse.ArgumentParser:
     compute.add_argument("--bits-per-value", type=int, default=None, help="bits of simple/ccsds GRIB2 packing")
     compute.add_argument("--option", action="append", default=[], metavar="PRODUCT.OPTION=VALUE")
     compute.add_argument("--threads", type=int, default=None, help="numba and decoding threads")
+    compute.add_argument("--members", type=_integers, default=None, metavar="0,1,2",
+                         help="the members the inputs must hold (only these are computed)")
+    compute.add_argument("--lead-times", type=_integers, default=None, metavar="0,1,2",
+                         help="the lead times [h] the inputs must hold (only these are computed)")
+    compute.add_argument("--invalid-values", default="error", choices=INVALID_VALUES,
+                         help="input values outside their field's physical range, or not finite: error (default), "
+                              "missing (treat as missing: NaN) or ignore (keep them)")
     compute.set_defaults(run=_compute)
 
     sample = commands.add_parser("sample", help="write a synthetic ICON- or COSMO-like model run as GRIB2")
@@ -153,15 +179,74 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (0, 1 for an error a user can fix, 130 interrupted)."""
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        args.run(args)
-    except NwpflowError as error:
-        print(f"nwpflow: error: {error}", file=sys.stderr)
-        return 1
+    with _library_output_held() as held:
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                            format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True)
+        try:
+            args.run(args)
+        except BaseException as error:  # noqa: BLE001 - a user's error is one line; a bug is re-raised
+            line = one_line(error)
+            if line is None or isinstance(error, SystemExit):
+                held.show()
+                raise
+            if args.verbose:
+                held.show()
+                traceback.print_exc()
+            print(line, file=sys.stderr)
+            return 130 if isinstance(error, KeyboardInterrupt) else 1
+        held.show()
     return 0
+
+
+class _Held:
+    """What C libraries wrote to descriptor 2 while a command ran (:func:`_library_output_held`)."""
+
+    def __init__(self, file=None):
+        self.file = file
+
+    def show(self) -> None:
+        """Write it to standard error, once."""
+        if self.file is None:
+            return
+        sys.stderr.flush()
+        self.file.seek(0)
+        sys.stderr.write(self.file.read().decode(errors="replace"))
+        sys.stderr.flush()
+        self.file.close()
+        self.file = None
+
+
+@contextlib.contextmanager
+def _library_output_held():
+    """Hold what C libraries write straight to descriptor 2 while a command runs (ecCodes prints "ECCODES
+    WARNING: Date is not valid" for a corrupt message before the reader refuses it with an error naming the
+    file and the message): ``show()`` writes it out, after a success or with ``--verbose``, so that a failure
+    ends in its one line. Python's own output (logging, warnings) goes to standard error as it happens.
+    Nothing is held where standard error has no descriptor (e.g. under pytest's capture)."""
+    try:
+        sys.stderr.flush()
+        if sys.stderr.fileno() != 2:
+            raise OSError
+    except (AttributeError, OSError, ValueError):
+        yield _Held()
+        return
+    held = _Held(tempfile.TemporaryFile())
+    terminal = os.dup(2)
+    python_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(terminal), "w", buffering=1, encoding=python_stderr.encoding,
+                           errors=python_stderr.errors)
+    os.dup2(held.file.fileno(), 2)
+    try:
+        yield held
+    finally:
+        os.dup2(terminal, 2)
+        os.close(terminal)
+        sys.stderr.flush()  # left open: logging's handler writes to it until the process ends
+        sys.stderr = python_stderr
+        if held.file is not None:
+            held.file.close()
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ Fields on a C-grid staggered position (COSMO ``U``, ``V``) keep their values and
 ``staggering`` (``"x"`` or ``"y"``); products destagger them.
 
 :data:`FIELDS` is the one table of what nwpflow knows of each field: units and names, vertical position,
-whether it lies in the constants file or becomes a coordinate, its staggering on COSMO's C grid and its
-GRIB2 identity. The reader, the sample writer, the GRIB2 writer and the tests read it.
+whether it lies in the constants file or becomes a coordinate, its staggering on COSMO's C grid, its
+GRIB2 identity and its physically possible values. The reader, the sample writer, the GRIB2 writer and the tests read it.
 """
 
 from __future__ import annotations
@@ -65,6 +65,12 @@ class FieldInfo:
     """Its GRIB2 parameter, as MeteoSwiss's ICON and COSMO output encodes it (COSMO definitions)."""
     statistic: str | None = None
     """:data:`ACCUMULATED`, :data:`MAXIMUM`, or ``None`` for an instantaneous field."""
+    valid_range: tuple[float, float] | None = None
+    """The physically possible values ``(lowest, highest)`` in :attr:`units`, bounds included: the reader
+    refuses (or masks, on request) decoded values outside it, and options whose values are of this field
+    (``Option(bounds=...)``). Wide on purpose: a check against corrupt or mislabelled data, not a quality
+    control; the lower bound of a non-negative quantity allows small negative values of numerical origin.
+    ``None``: only non-finite values are refused."""
 
 
 def _parameter(category: int, number: int, short_name: str, surface=GROUND) -> Grib2Parameter:
@@ -72,44 +78,53 @@ def _parameter(category: int, number: int, short_name: str, surface=GROUND) -> G
 
 
 FIELDS: dict[str, FieldInfo] = {
-    "P": FieldInfo("Pa", "pressure", FULL, "air_pressure", grib2=_parameter(3, 0, "P")),
-    "T": FieldInfo("K", "temperature", FULL, "air_temperature", grib2=_parameter(0, 0, "T")),
-    "QV": FieldInfo("kg kg-1", "specific humidity", FULL, "specific_humidity", grib2=_parameter(1, 0, "QV")),
+    "P": FieldInfo("Pa", "pressure", FULL, "air_pressure", grib2=_parameter(3, 0, "P"), valid_range=(0.0, 1.2e5)),
+    "T": FieldInfo("K", "temperature", FULL, "air_temperature", grib2=_parameter(0, 0, "T"),
+                   valid_range=(100.0, 350.0)),
+    "QV": FieldInfo("kg kg-1", "specific humidity", FULL, "specific_humidity", grib2=_parameter(1, 0, "QV"),
+                    valid_range=(-1e-4, 0.06)),
     "QC": FieldInfo("kg kg-1", "specific cloud liquid water content", FULL,
-                    "mass_fraction_of_cloud_liquid_water_in_air", grib2=_parameter(1, 22, "QC")),
+                    "mass_fraction_of_cloud_liquid_water_in_air", grib2=_parameter(1, 22, "QC"),
+                    valid_range=(-1e-4, 0.02)),
     "QI": FieldInfo("kg kg-1", "specific cloud ice content", FULL, "mass_fraction_of_cloud_ice_in_air",
-                    grib2=_parameter(1, 82, "QI")),
+                    grib2=_parameter(1, 82, "QI"), valid_range=(-1e-4, 0.02)),
     "CLC": FieldInfo("%", "cloud cover", FULL, "cloud_area_fraction_in_atmosphere_layer",
-                     grib2=_parameter(6, 22, "CLC")),
+                     grib2=_parameter(6, 22, "CLC"), valid_range=(-1.0, 101.0)),
     "DBZ": FieldInfo("dBZ", "radar reflectivity", FULL, "equivalent_reflectivity_factor",
-                     grib2=_parameter(15, 1, "DBZ")),
+                     grib2=_parameter(15, 1, "DBZ"), valid_range=(-1000.0, 100.0)),
     "U": FieldInfo("m s-1", "grid eastward wind", FULL, "eastward_wind", staggering="x",
-                   grib2=_parameter(2, 2, "U")),
+                   grib2=_parameter(2, 2, "U"), valid_range=(-250.0, 250.0)),
     "V": FieldInfo("m s-1", "grid northward wind", FULL, "northward_wind", staggering="y",
-                   grib2=_parameter(2, 3, "V")),
-    "VN": FieldInfo("m s-1", "velocity normal to the ICON cell edge", FULL),
-    "W": FieldInfo("m s-1", "vertical velocity", HALF, "upward_air_velocity", grib2=_parameter(2, 9, "W")),
+                   grib2=_parameter(2, 3, "V"), valid_range=(-250.0, 250.0)),
+    "VN": FieldInfo("m s-1", "velocity normal to the ICON cell edge", FULL, valid_range=(-250.0, 250.0)),
+    "W": FieldInfo("m s-1", "vertical velocity", HALF, "upward_air_velocity", grib2=_parameter(2, 9, "W"),
+                   valid_range=(-100.0, 100.0)),
     "HHL": FieldInfo("m", "height of half levels above sea level", HALF, "altitude", time_invariant=True,
-                     grib2=_parameter(3, 6, "HHL")),
+                     grib2=_parameter(3, 6, "HHL"), valid_range=(-1000.0, 1.5e5)),
     "HSURF": FieldInfo("m", "surface height above sea level", SURFACE, "surface_altitude", time_invariant=True,
-                       grib2=_parameter(3, 6, "HSURF")),
-    "PS": FieldInfo("Pa", "surface pressure", SURFACE, "surface_air_pressure", grib2=_parameter(3, 0, "PS")),
-    "T_2M": FieldInfo("K", "2 m temperature", SURFACE, "air_temperature", grib2=_parameter(0, 0, "T_2M", HEIGHT_2M)),
+                       grib2=_parameter(3, 6, "HSURF"), valid_range=(-1000.0, 9000.0)),
+    "PS": FieldInfo("Pa", "surface pressure", SURFACE, "surface_air_pressure", grib2=_parameter(3, 0, "PS"),
+                    valid_range=(2e4, 1.2e5)),
+    "T_2M": FieldInfo("K", "2 m temperature", SURFACE, "air_temperature", grib2=_parameter(0, 0, "T_2M", HEIGHT_2M),
+                      valid_range=(170.0, 340.0)),
     "TD_2M": FieldInfo("K", "2 m dew point temperature", SURFACE, "dew_point_temperature",
-                       grib2=_parameter(0, 6, "TD_2M", HEIGHT_2M)),
+                       grib2=_parameter(0, 6, "TD_2M", HEIGHT_2M), valid_range=(150.0, 340.0)),
     "U_10M": FieldInfo("m s-1", "10 m eastward wind", SURFACE, "eastward_wind",
-                       grib2=_parameter(2, 2, "U_10M", HEIGHT_10M)),
+                       grib2=_parameter(2, 2, "U_10M", HEIGHT_10M), valid_range=(-150.0, 150.0)),
     "V_10M": FieldInfo("m s-1", "10 m northward wind", SURFACE, "northward_wind",
-                       grib2=_parameter(2, 3, "V_10M", HEIGHT_10M)),
+                       grib2=_parameter(2, 3, "V_10M", HEIGHT_10M), valid_range=(-150.0, 150.0)),
     "VMAX_10M": FieldInfo("m s-1", "maximum 10 m wind gust since the previous output", SURFACE, "wind_speed_of_gust",
-                          grib2=_parameter(2, 22, "VMAX_10M", HEIGHT_10M), statistic=MAXIMUM),
+                          grib2=_parameter(2, 22, "VMAX_10M", HEIGHT_10M), statistic=MAXIMUM,
+                          valid_range=(0.0, 150.0)),
     "TOT_PREC": FieldInfo("kg m-2", "total precipitation accumulated since the model start", SURFACE,
-                          "precipitation_amount", grib2=_parameter(1, 52, "TOT_PREC"), statistic=ACCUMULATED),
-    "FIS": FieldInfo("m2 s-2", "surface geopotential", SURFACE, "surface_geopotential", time_invariant=True),
+                          "precipitation_amount", grib2=_parameter(1, 52, "TOT_PREC"), statistic=ACCUMULATED,
+                          valid_range=(-0.01, 1e4)),
+    "FIS": FieldInfo("m2 s-2", "surface geopotential", SURFACE, "surface_geopotential", time_invariant=True,
+                     valid_range=(-1e4, 9e4)),
     "CLAT": FieldInfo("degrees_north", "cell centre latitude", SURFACE, "latitude", time_invariant=True,
-                      coordinate=True, grib2=_parameter(191, 1, "CLAT")),
+                      coordinate=True, grib2=_parameter(191, 1, "CLAT"), valid_range=(-90.0, 90.0)),
     "CLON": FieldInfo("degrees_east", "cell centre longitude", SURFACE, "longitude", time_invariant=True,
-                      coordinate=True, grib2=_parameter(191, 2, "CLON")),
+                      coordinate=True, grib2=_parameter(191, 2, "CLON"), valid_range=(-360.0, 360.0)),
 }
 """Fields of the data model. A field that is not listed is still read (never dropped), under its own
 ``shortName`` and with the units its file gives."""

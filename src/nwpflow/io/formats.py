@@ -35,8 +35,9 @@ def message_spans(path: str, data) -> list[tuple[int, int]] | None:
     in section 0 is not its length: ecCodes must read the file sequentially).
 
     Zero bytes between and after messages are padding (MARS pads files to a block size). Raises
-    :class:`~nwpflow.errors.InputError` for a message whose length runs past the end of the file or that
-    does not end with ``7777``, and for other bytes that are not a message.
+    :class:`~nwpflow.errors.InputError` for a message whose length runs past the end of the file, that
+    does not end with ``7777`` or whose sections do not add up to its length (:func:`section_problem`), and
+    for other bytes that are not a message.
     """
     size = len(data)
     pieces = []
@@ -70,9 +71,47 @@ def message_spans(path: str, data) -> list[tuple[int, int]] | None:
                 f"{end} with '7777'" + (f", the file has {size} bytes" if end > size else ""),
                 path=path,
             )
+        problem = section_problem(data, start, length)
+        if problem is not None:
+            raise InputError(f"message {len(pieces) + 1} (at byte {start}) is corrupt: {problem}", path=path)
         pieces.append((start, length))
         position = end
     return pieces
+
+
+def section_problem(data, start: int, length: int) -> str | None:
+    """What is wrong with the sections of the GRIB message at ``start`` (``length`` bytes, section 0 and
+    ``7777`` checked), or ``None``: the lengths its sections state must add up to the message's, so that no
+    decoder reads past its end (ecCodes does, assuming the sections are right, "over message boundary").
+
+    GRIB 2: sections 1-7, each at least 5 bytes long, from byte 16 to the ``7777``. GRIB 1: the product
+    definition section, the grid and bitmap sections where its flags say so, and the binary data section.
+    """
+    end = start + length - 4
+    if data[start + 7] == 2:
+        position = start + 16
+        while position < end:
+            if position + 5 > end:
+                return f"{end - position} bytes before '7777' are no section"
+            size = int.from_bytes(data[position:position + 4], "big")
+            number = data[position + 4]
+            if size < 5 or not 1 <= number <= 7 or position + size > end:
+                return f"section {number} at byte {position} states a length of {size} bytes, {end - position} are left"
+            position += size
+        return None
+    position = start + 8
+    if position + 8 > end:
+        return "no product definition section"
+    flags = data[position + 7]
+    for name, present in (("product definition", True), ("grid description", flags & 0x80),
+                          ("bitmap", flags & 0x40), ("binary data", True)):
+        if not present:
+            continue
+        size = int.from_bytes(data[position:position + 3], "big") if position + 3 <= end else 0
+        if size < 3 or position + size > end:
+            return f"the {name} section at byte {position} states a length of {size} bytes, {end - position} are left"
+        position += size
+    return None if position == end else f"{end - position} bytes between its last section and '7777'"
 
 
 def grib_complete(path: str | os.PathLike) -> bool:
@@ -86,7 +125,7 @@ def grib_complete(path: str | os.PathLike) -> bool:
     --------
     >>> import tempfile
     >>> with tempfile.NamedTemporaryFile() as f:
-    ...     _ = f.write(b"GRIB" + bytes(3) + bytes([2]) + (24).to_bytes(8, "big") + bytes(4) + b"7777")
+    ...     _ = f.write(b"GRIB" + bytes(3) + bytes([2]) + (20).to_bytes(8, "big") + b"7777")
     ...     f.flush()
     ...     grib_complete(f.name)
     True
@@ -110,4 +149,4 @@ def grib_complete(path: str | os.PathLike) -> bool:
     return bool(spans)
 
 
-__all__ = ["NETCDF_MAGIC", "file_format", "grib_complete", "message_spans"]
+__all__ = ["NETCDF_MAGIC", "file_format", "grib_complete", "message_spans", "section_problem"]

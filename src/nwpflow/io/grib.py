@@ -14,6 +14,8 @@ Errors name the file, the message number and, where known, the field.
 
 from __future__ import annotations
 
+import calendar
+import logging
 import mmap
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +27,7 @@ from gribapi import bindings as _library
 from gribapi import gribapi as _binding
 
 from nwpflow.errors import InputError
+from nwpflow.io.checks import check_values, warn
 from nwpflow.io.datamodel import canonical_name
 from nwpflow.io.eccodes_env import eccodes
 from nwpflow.io.formats import message_spans
@@ -82,6 +85,8 @@ class Message:
     handle: int = field(repr=False)
     pv: np.ndarray | None = field(default=None, repr=False)
     mapping: object = field(default=None, repr=False)
+    nlev: int | None = None
+    """Half levels of the vertical grid (ICON/COSMO ``generalVertical`` levels: ecCodes key ``nlev``)."""
 
     def where(self) -> str:
         return f"message {self.index + 1}"
@@ -103,6 +108,10 @@ def _optional(handle, key, ktype=int):
     except eccodes.CodesInternalError:
         return None
 
+
+GENERAL_VERTICAL_TYPES = ("generalVerticalLayer", "generalVertical")
+"""ICON's and COSMO's model levels (GRIB2 surface 150), whose messages say how many half levels the vertical
+grid has (``nlev``)."""
 
 MODEL_LEVEL_SURFACES = frozenset({105, 118, 150})
 """GRIB2 surface types (code table 4.5) numbered by model level: hybrid, hybrid height and generalized
@@ -168,9 +177,16 @@ def _concepts(handle, signature: bytes | None) -> tuple[str, ...]:
     return names
 
 
-def _reference_time(date: int, time: int) -> np.datetime64:
-    text = f"{date:08d}T{time // 100:02d}:{time % 100:02d}"
-    return np.datetime64(f"{text[:4]}-{text[4:6]}-{text[6:]}", "m")
+def _reference_time(date: int, time: int, path: str, index: int) -> np.datetime64:
+    """The reference time of ``dataDate`` (YYYYMMDD) and ``dataTime`` (hhmm); an impossible one (month 13,
+    31 April, hour 25) is an :class:`~nwpflow.errors.InputError` naming the message."""
+    year, month, day = date // 10000, date // 100 % 100, date % 100
+    hour, minute = time // 100, time % 100
+    if not (1 <= year <= 9999 and 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
+            and 0 <= hour <= 23 and 0 <= minute <= 59):
+        raise InputError(f"message {index + 1} has an impossible reference time (dataDate {date}, dataTime "
+                         f"{time}): the message is corrupt", path=path)
+    return np.datetime64(f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}", "m")
 
 
 _STEP_UNIT_MINUTES = {"s": 1 / 60, "m": 1, "h": 60, "": 60, "D": 1440}
@@ -204,8 +220,29 @@ def _grid_signature(handle, grid_type: str, path: str, index: int) -> tuple:
 
 
 _ffi = cffi.FFI()
-_ffi.cdef("void* grib_handle_new_from_message(void* context, const void* data, size_t data_len);")
+_ffi.cdef("""
+void* grib_handle_new_from_message(void* context, const void* data, size_t data_len);
+typedef void (*grib_log_proc)(const void* context, int level, const char* message);
+void* grib_context_get_default(void);
+void grib_context_set_logging_proc(void* context, grib_log_proc proc);
+""")
 _lib = _ffi.dlopen(_library.library_path)
+
+ECCODES_LOG = logging.getLogger("nwpflow.eccodes")
+"""Where ecCodes' own messages go (INFO): a job's log, ``nwpflow --verbose``. They are about messages the
+reader then refuses with an error of its own, naming the file and the message; on standard error they
+would come before the CLI's one line."""
+
+
+@_ffi.callback("void(const void*, int, const char*)")
+def _eccodes_message(context, level, message) -> None:
+    try:
+        ECCODES_LOG.info("ecCodes: %s", _ffi.string(message).decode(errors="replace").strip())
+    except Exception:  # noqa: BLE001 - a logging failure must not unwind through C
+        pass
+
+
+_lib.grib_context_set_logging_proc(_lib.grib_context_get_default(), _eccodes_message)
 
 
 def _handle_in_place(part) -> int:
@@ -247,9 +284,9 @@ def scan(path: str | os.PathLike, threads: int | None = None) -> list[Message]:
             raise InputError(f"message {index + 1} (at byte {start}) is corrupt: {error}", path=path) from None
         try:
             message = _header(handle, path, index, concept_signature(view[start:start + length]))
-        except eccodes.GribInternalError as error:
+        except BaseException:
             eccodes.codes_release(handle)
-            raise InputError(f"message {index + 1} has an unreadable header: {error}", path=path) from None
+            raise
         message.mapping = data  # the handle reads the mapped file: keep it mapped as long as the handle
         return message
 
@@ -270,7 +307,12 @@ def _scan_sequentially(path: str) -> list[Message]:
                                  f"{error}", path=path) from None
             if handle is None:
                 return messages
-            messages.append(_header(handle, path, len(messages)))
+            try:
+                messages.append(_header(handle, path, len(messages)))
+            except BaseException:
+                eccodes.codes_release(handle)
+                release(messages)
+                raise
 
 
 def _map(function, jobs: list, threads: int | None, release_on_error: bool = False) -> list:
@@ -302,6 +344,17 @@ def _map(function, jobs: list, threads: int | None, release_on_error: bool = Fal
 
 
 def _header(handle, path: str, index: int, signature: bytes | None = None) -> Message:
+    """The :class:`Message` of ``handle``; a header ecCodes cannot read, or whose keys contradict each other,
+    is an :class:`~nwpflow.errors.InputError` naming the message."""
+    try:
+        return _read_header(handle, path, index, signature)
+    except (eccodes.GribInternalError, ValueError, OverflowError) as error:
+        if isinstance(error, InputError):
+            raise
+        raise InputError(f"message {index + 1} has an unreadable header: {error}", path=path) from None
+
+
+def _read_header(handle, path: str, index: int, signature: bytes | None) -> Message:
     keys = {key: _get(handle, key, ktype) for key, ktype in HEADER_KEYS.items()}
     keys.update(zip(CONCEPT_KEYS, _concepts(handle, signature)))
     grid_type = keys["gridType"]
@@ -309,9 +362,14 @@ def _header(handle, path: str, index: int, signature: bytes | None = None) -> Me
     member = _optional(handle, "perturbationNumber")
     if member is None:
         member = _optional(handle, "number")
-    pv = None
+    pv = nlev = None
     if keys["typeOfLevel"] == "hybrid" and _optional(handle, "PVPresent"):
         pv = eccodes.codes_get_double_array(handle, "pv")
+    if keys["typeOfLevel"] in GENERAL_VERTICAL_TYPES:
+        value = _optional(handle, "nlev", float)
+        nlev = int(value) if value is not None and value == int(value) else None
+    grid = _grid_signature(handle, grid_type, path, index)
+    _check_sizes(handle, keys, grid_type, grid, path, index)
     return Message(
         path=path,
         index=index,
@@ -321,14 +379,40 @@ def _header(handle, path: str, index: int, signature: bytes | None = None) -> Me
         level=keys["level"],
         member=member,
         step_minutes=_step_minutes(handle),
-        reference=_reference_time(keys["dataDate"], keys["dataTime"]),
+        reference=_reference_time(keys["dataDate"], keys["dataTime"], path, index),
         grid_type=grid_type,
-        grid=_grid_signature(handle, grid_type, path, index),
+        grid=grid,
         size=keys["numberOfValues"],
         bitmap=bool(keys["bitmapPresent"]),
         handle=handle,
         pv=pv,
+        nlev=nlev,
     )
+
+
+def _check_sizes(handle, keys: dict, grid_type: str, grid: tuple, path: str, index: int) -> None:
+    """Refuse a message whose sections disagree on its number of points (section 3's grid and
+    ``numberOfDataPoints``, section 5's ``numberOfValues``, the bitmap's length): a corrupt header, which
+    would otherwise size arrays after whichever number is read first, or have ecCodes read a bitmap past
+    the message's end."""
+    points = _optional(handle, "numberOfDataPoints")
+    values = keys["numberOfValues"]
+    problem = None
+    if points is None or points < 1:
+        problem = f"no valid number of grid points ({points})"
+    elif grid_type != "unstructured_grid":
+        shape = dict(zip(GRID_KEYS[grid_type], grid))
+        if shape["Ni"] is None or shape["Nj"] is None or shape["Ni"] * shape["Nj"] != points:
+            problem = f"a grid of {shape['Ni']} x {shape['Nj']} points but {points} data points"
+    if problem is None and (values > points or (not keys["bitmapPresent"] and values != points)):
+        problem = f"{points} grid points but {values} values{'' if keys['bitmapPresent'] else ' and no bitmap'}"
+    if problem is None and keys["bitmapPresent"]:
+        section = "section6Length" if _optional(handle, "edition") == 2 else "section3Length"
+        bitmap_bytes = (_optional(handle, section) or 0) - 6
+        if bitmap_bytes * 8 < points:
+            problem = f"a bitmap of {max(bitmap_bytes, 0)} bytes for {points} grid points"
+    if problem is not None:
+        raise InputError(f"message {index + 1} has {problem}: the message is corrupt", path=path)
 
 
 def packing_step(message: Message) -> float:
@@ -365,33 +449,78 @@ def _get_float_array_into(handle, out: np.ndarray) -> None:
     _binding.GRIB_CHECK(error)
 
 
-def _decode_one(message: Message, out: np.ndarray) -> None:
+def _decode_one(message: Message, out: np.ndarray, invalid: str, report: list) -> None:
+    handle = message.handle
     try:
-        size = eccodes.codes_get_size(message.handle, "values")
+        size = eccodes.codes_get_size(handle, "values")
         if size != out.size:
             raise InputError(
                 f"{message.where()} holds {size} values, the grid has {out.size}",
                 path=message.path,
                 field=message.name,
             )
-        _get_float_array_into(message.handle, out)
+        packing = eccodes.codes_get_string(handle, "packingType")
+        _check_packing(message, packing)
+        if packing == "grid_ieee":
+            # ecCodes 2.47 cannot unpack grid_ieee as float ("Function not yet implemented"): as double, then
+            # cast, which is exact for nwpflow's own 32-bit IEEE output
+            out[...] = eccodes.codes_get_double_array(handle, "values").reshape(out.shape)
+        else:
+            _get_float_array_into(handle, out)
+        missing = None
+        if message.bitmap:
+            missing = out == np.float32(eccodes.codes_get_double(handle, "missingValue"))
     except eccodes.GribInternalError as error:
         raise InputError(
             f"{message.where()} cannot be decoded (corrupt data section?): {error}",
             path=message.path,
             field=message.name,
         ) from None
-    if message.bitmap:
-        missing = eccodes.codes_get_double(message.handle, "missingValue")
-        out[out == np.float32(missing)] = np.nan
+    check_values(out, message.name, path=message.path, where=message.where(), invalid=invalid, missing=missing,
+                 report=report)  # sets the missing points to NaN
 
 
-def decode_into(jobs: list[tuple[Message, np.ndarray]], threads: int | None = None) -> None:
-    """Decode each message of ``jobs`` into its target (a C-contiguous float32 view), in parallel.
+CCSDS_BLOCK_SIZES = (8, 16, 32, 64)
+"""Block sizes CCSDS (libaec) compresses with."""
+
+
+def _check_packing(message: Message, packing: str) -> None:
+    """Refuse packing parameters that no encoder writes, before the decoder reads with them (found by
+    ``tests/test_fuzz.py``): ecCodes reads simple-packed values past the end of a data section too short
+    for them (a bus error on the mapped file), and libaec, behind ``grid_ccsds``, corrupts memory with a
+    reference sample interval of 0."""
+    handle = message.handle
+    bits = _optional(handle, "bitsPerValue")
+    problem = None
+    if bits is not None and not 0 <= bits <= 64:
+        problem = f"{bits} bits per value"
+    elif packing in ("grid_simple", "grid_ieee") and bits:
+        edition = _optional(handle, "edition")
+        data_bytes = (_optional(handle, "section7Length") or 0) - 5 if edition == 2 else \
+            (_optional(handle, "section4Length") or 0) - 11
+        coded = _optional(handle, "numberOfCodedValues") or 0
+        if coded * bits > 8 * data_bytes:
+            problem = f"{coded} values of {bits} bits but {data_bytes} bytes of data"
+    elif packing == "grid_ccsds":
+        block, interval = _optional(handle, "ccsdsBlockSize"), _optional(handle, "ccsdsRsi")
+        if block not in CCSDS_BLOCK_SIZES or interval is None or not 1 <= interval <= 4096 or not (bits or 0) <= 32:
+            problem = (f"CCSDS block size {block}, reference sample interval {interval} and {bits} bits per value "
+                       f"(block size {', '.join(map(str, CCSDS_BLOCK_SIZES))}; interval 1-4096; at most 32 bits)")
+    if problem is not None:
+        raise InputError(f"{message.where()} has {problem}: the message is corrupt", path=message.path,
+                         field=message.name)
+
+
+def decode_into(jobs: list[tuple[Message, np.ndarray]], threads: int | None = None, invalid: str = "error") -> None:
+    """Decode each message of ``jobs`` into its target (a C-contiguous float32 view), in parallel, and check
+    its values against the field's physical range (:func:`nwpflow.io.checks.check_values`; ``invalid``: what
+    to do with bad values, :data:`nwpflow.io.checks.INVALID_VALUES`).
 
     Missing values (GRIB bitmap) become NaN.
     """
-    _map(lambda job: _decode_one(*job), jobs, threads)
+    report: list = []
+    _map(lambda job: _decode_one(*job, invalid, report), jobs, threads)
+    warn(report, invalid)
 
 
 def grid_coordinates(message: Message) -> dict[str, tuple[tuple[str, ...], np.ndarray, dict]]:

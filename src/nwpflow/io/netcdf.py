@@ -10,7 +10,20 @@ import numpy as np
 import xarray as xr
 
 from nwpflow.errors import InputError
-from nwpflow.io.datamodel import FIELDS, FULL, HALF, canonical_name
+from nwpflow.io.checks import check_values
+from nwpflow.io.datamodel import FIELDS, FULL, HALF, OTHER_LEVEL_DIMS, canonical_name
+from nwpflow.io.vertical import implied_by_name
+
+LEVEL_DIM_NAMES = {spec[0] for spec in OTHER_LEVEL_DIMS.values()}
+"""The data model's dims of levels other than model levels (``pressure``, ``height``)."""
+
+NETCDF_LEVEL_TYPES = {**{kind: kind for kind in OTHER_LEVEL_DIMS}, "pressure": "isobaricInPa",
+                      "height": "heightAboveGround"}
+"""Level coordinates of NetCDF files (cfgrib's ``typeOfLevel`` names, the data model's dims) -> the GRIB
+``typeOfLevel`` whose units their values are in."""
+
+LEAD_NAMES = ("number", "member", "time", "step", "forecast_reference_time", "valid_time")
+"""Leading dims of NetCDF variables, before their levels."""
 
 DIM_NAMES = {
     "generalVerticalLayer": FULL,
@@ -53,23 +66,52 @@ def _to_si(name: str, data: xr.DataArray, path: str) -> xr.DataArray:
     return data * factor + offset
 
 
-def open_netcdf(paths: list[str], wanted: list[str] | None) -> xr.Dataset:
-    """Read NetCDF files and merge them; every data variable is kept (under its data-model name)."""
+def open_netcdf(paths: list[str], wanted: list[str] | None, invalid: str = "error") -> xr.Dataset:
+    """Read NetCDF files and merge them; every data variable is kept (under its data-model name), every
+    level too (:func:`level_dims`), and the values of model fields are checked against their physical
+    range (:func:`nwpflow.io.checks.check_values`; ``invalid`` as there; fill values are missing, not bad)."""
     parts = []
     for path in paths:
         try:
             raw = xr.open_dataset(path, engine="netcdf4", decode_timedelta=True)
-        except (OSError, ValueError) as error:
+            with raw:
+                raw = raw.load()
+        except (OSError, ValueError, RuntimeError) as error:
             raise InputError(f"cannot be read as NetCDF: {error}", path=path) from None
-        with raw:
-            parts.append(_normalise(raw.load(), path, wanted))
+        parts.append(_normalise(level_dims(raw), path, wanted, invalid))
     try:
         return xr.merge(parts, compat="no_conflicts", join="exact", combine_attrs="drop_conflicts")
     except ValueError as error:
         raise InputError(f"the NetCDF files do not fit together: {error}", path=", ".join(paths)) from None
 
 
-def _normalise(raw: xr.Dataset, path: str, wanted: list[str] | None) -> xr.Dataset:
+def level_dims(raw: xr.Dataset) -> xr.Dataset:
+    """Levels of cfgrib-made NetCDF (``isobaricInhPa``, ``heightAboveGround``, ...) on the data model's dims
+    and in its units (:data:`~nwpflow.io.datamodel.OTHER_LEVEL_DIMS`: ``pressure`` in Pa, ``height`` in m);
+    a scalar level coordinate becomes a dim of one level of the variables that have it, so that
+    geopotential on 500 hPa keeps its level (except where the level is the field's own: ``T_2M`` at 2 m)."""
+    for source in [name for name in raw.coords if name in NETCDF_LEVEL_TYPES]:
+        kind = NETCDF_LEVEL_TYPES[source]
+        dim, factor, attrs = OTHER_LEVEL_DIMS[kind]
+        coordinate = raw[source]
+        values = np.atleast_1d(np.asarray(coordinate.values, dtype=np.float64)) * factor
+        if coordinate.dims == (source,) and source != dim:
+            raw = raw.drop_vars(source).rename_dims({source: dim}).assign_coords({dim: (dim, values, attrs)})
+        elif coordinate.ndim == 0:
+            raw = raw.drop_vars(source)
+            for name in list(raw.data_vars):
+                variable = raw[name]
+                field_name = canonical_name(variable.attrs.get("GRIB_shortName", name))
+                if (source in variable.encoding.get("coordinates", source).split() and dim not in variable.dims
+                        and not implied_by_name(field_name, kind, float(coordinate.values))):
+                    axis = sum(d in LEAD_NAMES for d in variable.dims)
+                    raw[name] = variable.expand_dims({dim: values}, axis=axis)
+            if dim in raw.coords:
+                raw[dim].attrs.update(attrs)
+    return raw
+
+
+def _normalise(raw: xr.Dataset, path: str, wanted: list[str] | None, invalid: str) -> xr.Dataset:
     raw = raw.rename_dims({d: DIM_NAMES[d] for d in raw.dims if d in DIM_NAMES})
     for dim in [d for d in ("time",) if d in raw.dims and raw.sizes[d] == 1]:
         raw = raw.isel({dim: 0})
@@ -95,7 +137,12 @@ def _normalise(raw: xr.Dataset, path: str, wanted: list[str] | None) -> xr.Datas
         data = np.asarray(values.values)
         if np.issubdtype(data.dtype, np.floating):
             data = data.astype(np.float32)
-        dataset[name] = xr.DataArray(data, dims=variable.dims, attrs=attrs)
+            if info is not None:
+                check_values(data, name, path=path, where=f"variable {source!r}", invalid=invalid,
+                             nan_is_missing=True)
+        coords = {dim: raw[dim] for dim in variable.dims if dim in raw.coords and dim not in (FULL, HALF)
+                  and dim in LEVEL_DIM_NAMES}
+        dataset[name] = xr.DataArray(data, dims=variable.dims, coords=coords, attrs=attrs)
     for level_dim in (FULL, HALF):
         if level_dim in dataset.dims:
             # nwpflow's own outputs already carry the data-model dim (and its coordinate).

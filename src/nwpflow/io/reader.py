@@ -6,9 +6,13 @@ dropped silently: every message of a file either becomes part of a variable or w
 two messages that claim the same place are an error, and a field that is asked for but absent is an
 error that names the files and lists what they hold.
 
+Nothing is returned incomplete or implausible either: every field has every level the model has
+(:mod:`nwpflow.io.vertical`), and the members and lead times a request names; decoded values are
+checked against their field's physical range (:mod:`nwpflow.io.checks`).
+
 IFS files on hybrid model levels are turned into the same data model: full-level pressure ``P`` and
 half-level heights ``HHL`` are computed from the A/B coefficients (``pv`` key), ``lnsp``, ``T``, ``QV``
-and the surface geopotential with :mod:`nwpflow.kernels.hybrid`.
+and the surface geopotential (:mod:`nwpflow.io.ifs`).
 """
 
 from __future__ import annotations
@@ -21,15 +25,14 @@ from datetime import datetime, timezone
 import numpy as np
 import xarray as xr
 
-from nwpflow import constants, kernels
 from nwpflow.errors import InputError
-from nwpflow.io import grib
+from nwpflow.io import grib, vertical
+from nwpflow.io.checks import check_values, invalid_values_mode
 from nwpflow.io.datamodel import (
     FIELDS,
     FULL,
     HALF,
     LEAD_DIMS,
-    OTHER_LEVEL_DIMS,
     SURFACE,
     VERTICAL_LEVEL_TYPES,
     canonical_name,
@@ -37,18 +40,7 @@ from nwpflow.io.datamodel import (
 )
 from nwpflow.io.formats import file_format
 from nwpflow.io.grib2_codes import local_name
-
-HYBRID_SURFACE_FIELDS = {"lnsp", "FI"}
-"""Fields that IFS files put on hybrid level 1 although they are surface fields."""
-
-HYBRID_DERIVED: dict[str, tuple[str, ...]] = {
-    "P": ("lnsp",),
-    "PS": ("lnsp",),
-    "HHL": ("lnsp", "T", "QV", "FI"),
-    "HSURF": ("FI",),
-    "FIS": ("FI",),
-}
-"""Data-model fields computed from the raw fields of an IFS hybrid-level file."""
+from nwpflow.io.ifs import HYBRID_DERIVED, HYBRID_SURFACE_FIELDS, derive_hybrid
 
 COORDINATE_FIELDS = fields_where(coordinate=True)
 """Fields that become the horizontal coordinates of ICON cells instead of data variables."""
@@ -83,6 +75,10 @@ def open_run(
     fields: Iterable[str] | None = None,
     *,
     threads: int | None = None,
+    members: Iterable[int] | None = None,
+    lead_times: Iterable | None = None,
+    reference_times: Iterable | None = None,
+    invalid_values: str = "error",
 ) -> xr.Dataset:
     """Read the files of a model run into the normalised data model.
 
@@ -96,6 +92,14 @@ def open_run(
         decoded.
     threads
         Threads decoding GRIB messages in parallel (default: all cores).
+    members, lead_times, reference_times
+        The ensemble members, lead times (hours, or ``timedelta64``) and reference times (``datetime64``,
+        where files hold several analyses, as ERA5's) the request needs: every field that depends on them
+        must have each of them, and only these are returned (one as a scalar coordinate). A file that does
+        not say which member it is counts as any member. ``None``: whatever the files hold.
+    invalid_values
+        What to do with decoded values outside their field's physical range or not finite
+        (:mod:`nwpflow.io.checks`): ``"error"`` (default), ``"missing"`` (NaN) or ``"ignore"``.
 
     Returns
     -------
@@ -105,8 +109,11 @@ def open_run(
     Raises
     ------
     nwpflow.InputError
-        Unreadable, truncated or corrupt file; field missing; grids that disagree; duplicate messages.
+        Unreadable, truncated or corrupt file; field missing, or lacking levels, members or lead times;
+        grids that disagree; duplicate messages; implausible values
+        (:class:`~nwpflow.errors.ImplausibleValuesError`).
     """
+    invalid_values_mode(invalid_values)
     paths = _as_paths(paths)
     wanted = None if fields is None else list(dict.fromkeys(fields))
     by_format = defaultdict(list)
@@ -114,11 +121,11 @@ def open_run(
         by_format[_format(path)].append(path)
     parts = []
     if by_format["grib"]:
-        parts.append(_open_grib(by_format["grib"], wanted, threads))
+        parts.append(_open_grib(by_format["grib"], wanted, threads, invalid_values))
     if by_format["netcdf"]:
         from nwpflow.io.netcdf import open_netcdf
 
-        parts.append(open_netcdf(by_format["netcdf"], wanted))
+        parts.append(open_netcdf(by_format["netcdf"], wanted, invalid_values))
     dataset = parts[0] if len(parts) == 1 else _merge(parts, paths)
     if wanted is not None:
         missing = [name for name in wanted if name not in dataset.data_vars]
@@ -129,8 +136,71 @@ def open_run(
                 field=missing[0],
             )
         dataset = dataset[wanted]
+    _check_model_levels(dataset, paths)
+    dataset = _select(dataset, members, lead_times, reference_times, paths)
     dataset.attrs["source_files"] = [os.path.abspath(p) for p in paths]
     return dataset
+
+
+def _check_model_levels(dataset: xr.Dataset, paths: list[str]) -> None:
+    """Full and half model levels of a run must be ``1..N`` and ``1..N+1`` (also where they come from
+    different files or formats: T of a cut GRIB file with HHL of a NetCDF constants file)."""
+    full = dataset[FULL].values if FULL in dataset.coords else None
+    half = dataset[HALF].values if HALF in dataset.coords else None
+    count = max(len(full) if full is not None else 0, len(half) - 1 if half is not None else 0)
+    for dim, levels, expected in ((FULL, full, count), (HALF, half, count + 1)):
+        if levels is None or np.array_equal(levels, np.arange(1, expected + 1)):
+            continue
+        users = [name for name in dataset.data_vars if dim in dataset[name].dims]
+        absent = sorted(set(range(1, expected + 1)) - set(int(v) for v in levels))
+        raise InputError(
+            f"{', '.join(users)} on {dim.replace('_', ' ')}s {vertical.level_ranges(levels)} of the model's "
+            f"{expected} (from {'half levels' if dim == FULL else 'full levels'} of the other fields); missing "
+            f"{vertical.level_ranges(absent) or 'none, but others are extra'} (files: {', '.join(paths)}): a file is "
+            "truncated or belongs to another model", field=users[0] if users else None)
+
+
+def _select(dataset: xr.Dataset, members, lead_times, reference_times, paths: list[str]) -> xr.Dataset:
+    """The requested members, lead times and reference times of ``dataset`` (:func:`open_run`), each of
+    which must be there."""
+    request = {}
+    if members is not None:
+        request["member"] = [int(m) for m in members]
+    if lead_times is not None:
+        request["step"] = [_lead_time(t) for t in lead_times]
+    if reference_times is not None:
+        request["time"] = [np.datetime64(t).astype("datetime64[ns]") for t in reference_times]
+    for dim, wanted in request.items():
+        if dim not in dataset.coords:
+            continue  # the files do not say which member they are
+        held = list(np.atleast_1d(dataset[dim].values))
+        absent = [value for value in wanted if value not in held]
+        if absent:
+            def show(values):
+                return ", ".join(_hours(v) if dim == "step" else str(v) for v in values)
+
+            users = [name for name in dataset.data_vars if dim in dataset[name].dims or dataset[name].dims == ()]
+            users = users or [name for name in dataset.data_vars if name not in TIME_INVARIANT_FIELDS]
+            label = {"member": "member", "step": "lead time", "time": "reference time"}[dim]
+            raise InputError(
+                f"{label} {show(absent)} not in {', '.join(repr(p) for p in paths)} (they hold {label} {show(held)}): "
+                f"the request names files of another {label}, a file is mislabelled, or it is incomplete",
+                field=", ".join(users) or None)
+        if dataset[dim].ndim:
+            dataset = dataset.sel({dim: wanted[0] if len(wanted) == 1 else wanted})
+    return dataset
+
+
+def _lead_time(value) -> np.timedelta64:
+    """A lead time of a request: whole hours (int) or a ``timedelta64``/``timedelta``, as ``timedelta64[ns]``."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, np.timedelta64):
+        return np.timedelta64(int(value), "h").astype("timedelta64[ns]")
+    return np.timedelta64(value).astype("timedelta64[ns]")
+
+
+def _hours(step) -> str:
+    minutes = int(np.timedelta64(step).astype("timedelta64[m]").astype(np.int64))
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
 def run_contents(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> dict:
@@ -172,7 +242,8 @@ def _merge(parts: list[xr.Dataset], paths: list[str]) -> xr.Dataset:
                          path=", ".join(paths)) from None
 
 
-def read_field(path: str | os.PathLike, field: str | None = None) -> tuple[xr.DataArray, dict[np.timedelta64, float]]:
+def read_field(path: str | os.PathLike, field: str | None = None, *, invalid_values: str = "error",
+               ) -> tuple[xr.DataArray, dict[np.timedelta64, float]]:
     """Read one field of one file, and the resolution its values were packed to at each lead time.
 
     This is how the fan-in products read their inputs: one product or field per file, of one member or
@@ -185,6 +256,8 @@ def read_field(path: str | os.PathLike, field: str | None = None) -> tuple[xr.Da
         one whose variable's ``GRIB_shortName`` names the field (cfgrib-made).
     field : str, optional
         The field's data-model name; optional for a NetCDF file with one data variable (bounds aside).
+    invalid_values : {"error", "missing", "ignore"}
+        Values outside the field's physical range or not finite, as :func:`open_run`.
 
     Returns
     -------
@@ -196,20 +269,19 @@ def read_field(path: str | os.PathLike, field: str | None = None) -> tuple[xr.Da
         time (:func:`nwpflow.io.grib.packing_step`); NetCDF, the variable's ``scale_factor`` (else 0) at
         each of its lead times.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise InputError("no such file", path=path)
+    invalid_values_mode(invalid_values)
+    path = _as_paths(path)[0]
     if _format(path) == "grib":
         if field is None:
             raise InputError("give the field to read from this GRIB file", path=path)
-        return _read_grib_field(path, field)
-    return _read_netcdf_field(path, field)
+        return _read_grib_field(path, field, invalid_values)
+    return _read_netcdf_field(path, field, invalid_values)
 
 
-def _read_grib_field(path: str, field: str) -> tuple[xr.DataArray, dict[np.timedelta64, float]]:
+def _read_grib_field(path: str, field: str, invalid: str) -> tuple[xr.DataArray, dict[np.timedelta64, float]]:
     messages = grib.scan(path, threads=1)
     try:
-        dataset = _assemble(messages, [path], [field], threads=1)
+        dataset = _assemble(messages, [path], [field], threads=1, invalid=invalid)
         if field not in dataset.data_vars:
             held = ", ".join(sorted({m.name for m in messages})) or "nothing"
             raise InputError(f"not found (the file holds: {held})", path=path, field=field)
@@ -223,7 +295,7 @@ def _read_grib_field(path: str, field: str) -> tuple[xr.DataArray, dict[np.timed
     return dataset[field], packing
 
 
-def _read_netcdf_field(path: str, field: str | None) -> tuple[xr.DataArray, dict[np.timedelta64, float]]:
+def _read_netcdf_field(path: str, field: str | None, invalid: str) -> tuple[xr.DataArray, dict[np.timedelta64, float]]:
     try:
         dataset = xr.open_dataset(path, engine="netcdf4", decode_timedelta=True)
     except (OSError, ValueError) as error:
@@ -244,6 +316,11 @@ def _read_netcdf_field(path: str, field: str | None) -> tuple[xr.DataArray, dict
             chosen = matches[0]
         data = dataset[chosen].load()
         quantum = float(abs(dataset[chosen].encoding.get("scale_factor", 0.0)))
+    name = field or chosen
+    if name in FIELDS and np.issubdtype(data.dtype, np.floating):  # a model field; products have no range
+        values = np.array(data.values)
+        check_values(values, name, path=path, where=f"variable {chosen!r}", invalid=invalid, nan_is_missing=True)
+        data = data.copy(data=values)
     if "number" in data.coords and "member" not in data.coords:
         data = data.rename(number="member")
     data.name = field or chosen
@@ -284,12 +361,12 @@ class _Variable:
         self.messages: list[grib.Message] = []
 
 
-def _open_grib(paths: list[str], wanted: list[str] | None, threads: int | None) -> xr.Dataset:
+def _open_grib(paths: list[str], wanted: list[str] | None, threads: int | None, invalid: str) -> xr.Dataset:
     messages: list[grib.Message] = []
     try:
         for path in paths:
             messages.extend(grib.scan(path, threads))
-        return _assemble(messages, paths, wanted, threads)
+        return _assemble(messages, paths, wanted, threads, invalid)
     finally:
         grib.release(messages)
 
@@ -306,11 +383,12 @@ def _lead_coordinate(dim: str, values: list):
     return np.asarray(values)
 
 
-def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
+def _assemble(messages, paths, wanted, threads, invalid: str = "error") -> xr.Dataset:
     _local_product_names(messages)
     levels_of = defaultdict(set)
     for m in messages:
         levels_of[(m.name, m.type_of_level)].add(m.level)
+    kinds = {key: _vertical_kind(m, levels_of[key]) for m in messages for key in [(m.name, m.type_of_level)]}
     hybrid = any(m.type_of_level == "hybrid" for m in messages)
     available = {m.name for m in messages}
     needed = _raw_names_needed(wanted, available, hybrid)
@@ -323,7 +401,7 @@ def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
     for m in messages:
         if needed is not None and m.name not in needed:
             continue
-        kind = _vertical_kind(m, levels_of[(m.name, m.type_of_level)])
+        kind = kinds[(m.name, m.type_of_level)]
         key = m.name if len(types_of_name[m.name]) == 1 else f"{m.name}_{m.type_of_level}"
         variable = variables.setdefault(key, _Variable(key, kind, m.type_of_level))
         variable.messages.append(m)
@@ -331,13 +409,19 @@ def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
         return xr.Dataset()
 
     mass_grid, staggering, mass_message = _check_grids(variables, messages)
+    # The levels every model-level field must have come from all messages of the files (the hybrid
+    # coefficients, HHL's half levels, the other fields), not only from those read.
+    verticals = vertical.vertical_layouts(variables, *vertical.model_levels(messages, kinds))
     # The run's members and lead times come from the time-dependent fields: the constants file's
     # (lead time 0, no member) would otherwise make a one-lead-time run look like two lead times and
     # drop its `step` coordinate whenever HHL or HSURF is read with it.
     # Where only constant fields are asked for, the other messages of the files say which member and
     # lead time they belong to.
-    timed = [m for v in variables.values() for m in v.messages if m.name not in TIME_INVARIANT_FIELDS]
-    timed = timed or [m for m in messages if m.name not in TIME_INVARIANT_FIELDS]
+    # A file that holds a field of the constants file (TIME_INVARIANT_FIELDS) is the constants file: its other
+    # fields (e.g. land fraction) are constant too.
+    constants_files = {m.path for m in messages if m.name in TIME_INVARIANT_FIELDS}
+    timed = [m for v in variables.values() for m in v.messages if m.path not in constants_files]
+    timed = timed or [m for m in messages if m.path not in constants_files]
     timed = timed or [m for v in variables.values() for m in v.messages]
     lead_values = {
         dim: sorted({key[i] for m in timed for key in [_lead_key(m)] if key[i] is not None})
@@ -347,10 +431,10 @@ def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
     data_vars = {}
     jobs = []
     for variable in variables.values():
-        array, dims, coords, var_jobs = _layout(variable, lead_values)
+        array, dims, coords, var_jobs = _layout(variable, lead_values, verticals[variable.name], constants_files)
         jobs.extend(var_jobs)
         data_vars[variable.name] = (array, dims, coords)
-    grib.decode_into(_decode_ieee(jobs), threads)
+    grib.decode_into(jobs, threads, invalid)
 
     dataset = xr.Dataset()
     for name, (array, dims, coords) in data_vars.items():
@@ -362,7 +446,7 @@ def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
     first = next(iter(variables.values())).messages[0]
     _add_horizontal_coordinates(dataset, first, mass_message)
     if hybrid:
-        dataset = _derive_hybrid(dataset, variables, wanted, paths)
+        dataset = derive_hybrid(dataset, variables, wanted, paths, invalid)
     for dim, values in lead_values.items():
         if len(values) == 1:
             dataset = dataset.assign_coords({dim: _lead_coordinate(dim, values)[0]})
@@ -376,29 +460,6 @@ def _assemble(messages, paths, wanted, threads) -> xr.Dataset:
     if first.grid_type == "unstructured_grid" and first.grid[2]:
         dataset.attrs["uuidOfHGrid"] = first.grid[2]
     return dataset
-
-
-def _decode_ieee(jobs: list[tuple[grib.Message, np.ndarray]]) -> list[tuple[grib.Message, np.ndarray]]:
-    """Decode the IEEE-packed messages of ``jobs`` (nwpflow's own GRIB2 output) and return the others.
-
-    ecCodes 2.47 cannot unpack ``grid_ieee`` data as float ("Function not yet implemented"), which
-    :func:`nwpflow.io.grib.decode_into` asks for: these are unpacked as double and cast, which is exact for
-    32-bit IEEE values. Missing values (bitmap) become NaN.
-    """
-    others = []
-    for message, out in jobs:
-        if grib.eccodes.codes_get_string(message.handle, "packingType") != "grid_ieee":
-            others.append((message, out))
-            continue
-        values = grib.eccodes.codes_get_double_array(message.handle, "values")
-        if values.size != out.size:
-            raise InputError(f"{message.where()} holds {values.size} values, the grid has {out.size}",
-                             path=message.path, field=message.name)
-        out[...] = values.reshape(out.shape)
-        if message.bitmap:
-            missing = grib.eccodes.codes_get_double(message.handle, "missingValue")
-            out[values.reshape(out.shape) == missing] = np.nan
-    return others
 
 
 def _local_product_names(messages: list[grib.Message]) -> None:
@@ -475,17 +536,17 @@ def _horizontal(message: grib.Message) -> tuple[tuple[str, ...], tuple[int, ...]
     return ("y", "x"), (keys["Nj"], keys["Ni"])
 
 
-def _layout(variable: _Variable, lead_values: dict[str, list]):
+def _layout(variable: _Variable, lead_values: dict[str, list], layout: vertical.Vertical, constants_files: set[str]):
     """Allocate the array of one variable and pair every message with its slot.
 
-    A variable found at a single (member, time, step) while the run has several is a constant field
-    (e.g. ``HHL`` and ``HSURF`` of the constants file) and gets no leading dims; any other variable
-    must be present for every combination of the run.
+    A variable of the constants file (``constants_files``: e.g. ``HHL`` and ``HSURF``), found at a single
+    (member, time, step), is constant and gets no leading dims; any other variable must be present for
+    every combination of the run, at every level of ``layout`` (:mod:`nwpflow.io.vertical`).
     """
     messages = variable.messages
     run_dims = [dim for dim in LEAD_DIMS if len(lead_values[dim]) > 1]
     keys = {_lead_key(m) for m in messages}
-    constant = len(keys) == 1 and bool(run_dims)
+    constant = len(keys) == 1 and bool(run_dims) and all(m.path in constants_files for m in messages)
     lead_dims = [] if constant else run_dims
     if not constant:
         axis = {dim: i for i, dim in enumerate(LEAD_DIMS)}
@@ -501,30 +562,29 @@ def _layout(variable: _Variable, lead_values: dict[str, list]):
                 f"{', '.join(sorted({m.path for m in messages}))})",
                 field=variable.name,
             )
+    vertical.check_levels(variable.name, layout, messages)
+    for m in messages:
+        unlabelled = [d for d in lead_dims if _lead_key(m)[LEAD_DIMS.index(d)] is None]
+        if unlabelled:
+            raise InputError(f"{m.where()} has no {unlabelled[0]} while the run's other messages have one "
+                             f"({', '.join(map(str, lead_values[unlabelled[0]][:5]))}, ...): the message is corrupt or "
+                             "belongs to another run", path=m.path, field=m.name)
     lead_coords = {dim: _lead_coordinate(dim, lead_values[dim]) for dim in lead_dims}
-    levels = sorted({m.level for m in messages})
     hdims, hshape = _horizontal(messages[0])
-    if variable.kind in (FULL, HALF):
-        vdims, vcoord = (variable.kind,), {variable.kind: np.asarray(levels, dtype=np.int32)}
-    elif len(levels) > 1:
-        dim, factor, attrs = OTHER_LEVEL_DIMS.get(variable.type_of_level, (variable.type_of_level, 1, {}))
-        vdims = (dim,)
-        vcoord = {dim: xr.Variable(dim, np.asarray(levels) * factor, attrs)}
-    else:
-        vdims, vcoord = (), {}
-    dims = tuple(lead_dims) + vdims + hdims
-    shape = tuple(len(lead_values[d]) for d in lead_dims) + tuple(len(levels) for _ in vdims) + hshape
+    dims = tuple(lead_dims) + layout.dims + hdims
+    lead_shape = tuple(len(lead_values[d]) for d in lead_dims)
+    shape = lead_shape + tuple(len(layout.levels) for _ in layout.dims) + hshape
     array = np.empty(shape, dtype=np.float32)
 
     index_of = {dim: {value: i for i, value in enumerate(lead_values[dim])} for dim in lead_dims}
-    level_index = {lev: i for i, lev in enumerate(levels)}
+    level_index = {lev: i for i, lev in enumerate(layout.levels)}
     axis = {dim: i for i, dim in enumerate(LEAD_DIMS)}
     seen = {}
     jobs = []
     for m in messages:
         key = _lead_key(m)
         slot = tuple(index_of[d][key[axis[d]]] for d in lead_dims)
-        if vdims:
+        if layout.dims:
             slot += (level_index[m.level],)
         if slot in seen:
             other = seen[slot]
@@ -536,7 +596,15 @@ def _layout(variable: _Variable, lead_values: dict[str, list]):
             )
         seen[slot] = m
         jobs.append((m, array[slot]))
-    return array, dims, {**lead_coords, **vcoord}, jobs
+    if layout.dims and len(seen) < int(np.prod(lead_shape, dtype=np.int64)) * len(layout.levels):
+        missing_levels = defaultdict(list)
+        for index in np.ndindex(*lead_shape):
+            combo = tuple(lead_values[d][i] for d, i in zip(lead_dims, index))
+            for level, position in level_index.items():
+                if index + (position,) not in seen:
+                    missing_levels[combo].append(level)
+        raise vertical.missing_levels_error(variable.name, layout, dict(missing_levels), lead_dims, messages)
+    return array, dims, {**lead_coords, **layout.coords}, jobs
 
 
 def _attrs(name: str, message: grib.Message) -> dict:
@@ -572,104 +640,6 @@ def _add_horizontal_coordinates(dataset: xr.Dataset, first: grib.Message, mass: 
         dataset.coords["rotated_pole"] = ((), 0, grib.rotated_pole_attrs(mass))
         for name in dataset.data_vars:
             dataset[name].attrs["grid_mapping"] = "rotated_pole"
-
-
-def _derive_hybrid(dataset: xr.Dataset, variables, wanted, paths) -> xr.Dataset:
-    """Turn the raw fields of an IFS hybrid-level file into P, PS, HHL, HSURF and FIS."""
-    want = set(wanted) if wanted is not None else set(HYBRID_DERIVED)
-    want &= set(HYBRID_DERIVED)
-    want -= {name for name in want if name in dataset and name not in HYBRID_SURFACE_FIELDS}
-    if not want:
-        return dataset
-    pv = next((m.pv for v in variables.values() for m in v.messages if m.pv is not None), None)
-    if pv is None:
-        raise InputError("hybrid-level messages carry no A/B coefficients (pv key)", path=", ".join(paths),
-                         field="pv")
-    nhalf = pv.size // 2
-    a, b = pv[:nhalf].astype(np.float64), pv[nhalf:].astype(np.float64)
-    for name in sorted({raw for derived in want for raw in HYBRID_DERIVED[derived]}):
-        if name not in dataset:
-            held = ", ".join(sorted(dataset.data_vars))
-            raise InputError(
-                f"needed to compute {', '.join(sorted(d for d in want if name in HYBRID_DERIVED[d]))} on hybrid "
-                f"levels but not found in {', '.join(repr(p) for p in paths)} (they hold: {held})",
-                field=name,
-            )
-    out = {}
-    if "lnsp" in dataset:
-        ps = np.exp(dataset["lnsp"].astype(np.float64))
-        out["PS"] = ps.astype(np.float32)
-    if "FI" in dataset:
-        fis = dataset["FI"]
-        out["FIS"] = fis
-        out["HSURF"] = xr.apply_ufunc(
-            lambda phi: kernels.hybrid.geometric_height(np.ascontiguousarray(phi, dtype=np.float64),
-                                                constants.earth_radius, constants.g).astype(np.float32),
-            fis,
-        )
-    if want & {"P", "HHL"}:
-        nlev = nhalf - 1
-        t = dataset["T"] if "T" in dataset else None
-        if "HHL" in want and t.sizes.get(FULL) != nlev:
-            raise InputError(f"T has {t.sizes.get(FULL)} hybrid levels, the pv key describes {nlev}",
-                             field="T", path=", ".join(paths))
-        p_full, z_half = _hybrid_columns(a, b, dataset, nlev, "HHL" in want)
-        out["P"] = p_full
-        if z_half is not None:
-            out["HHL"] = z_half
-    for name in ("lnsp", "FI"):
-        if name in dataset:
-            dataset = dataset.drop_vars(name)
-    for name, array in out.items():
-        if wanted is not None and name not in wanted:
-            continue
-        info = FIELDS[name]
-        array = array.astype(np.float32)
-        array.attrs = {"units": info.units, "long_name": info.long_name,
-                       "standard_name": info.standard_name, "derived_from": "IFS hybrid levels"}
-        dataset[name] = array
-    return dataset
-
-
-def _hybrid_columns(a, b, dataset, nlev, with_heights):
-    """Full-level pressure and half-level heights for every (member, step) of the run."""
-    ps = np.exp(dataset["lnsp"].astype(np.float64))
-    hdims = [d for d in dataset["lnsp"].dims if d in ("cell", "y", "x")]
-    lead = [d for d in ps.dims if d not in hdims]
-    ps_np = ps.transpose(*lead, *hdims).values
-    ncol = int(np.prod([ps.sizes[d] for d in hdims]))
-    lead_shape = ps_np.shape[: len(lead)]
-    p_full = np.empty(lead_shape + (nlev, ncol), np.float32)
-    z_half = np.empty(lead_shape + (nlev + 1, ncol), np.float32) if with_heights else None
-    if with_heights:
-        t = dataset["T"].transpose(*lead, FULL, *hdims).values.reshape(lead_shape + (nlev, ncol))
-        q = dataset["QV"].transpose(*lead, FULL, *hdims).values.reshape(lead_shape + (nlev, ncol))
-        fis = dataset["FI"]
-        fis_lead = [d for d in fis.dims if d not in hdims]
-        fis_np = fis.transpose(*fis_lead, *hdims).values.reshape(-1, ncol)
-    for index in np.ndindex(*lead_shape):
-        ps_col = ps_np[index].reshape(ncol)
-        if with_heights:
-            fis_col = fis_np[0] if fis_np.shape[0] == 1 else fis_np[np.ravel_multi_index(index, lead_shape)]
-            pf, zh = kernels.hybrid.hybrid_pressure_and_height(
-                a, b, ps_col, t[index], q[index], fis_col,
-                constants.ifs_Rd, constants.ifs_Rv / constants.ifs_Rd - 1.0, constants.earth_radius, constants.g,
-            )
-            z_half[index] = zh
-        else:
-            pf = kernels.hybrid.full_level_pressure(kernels.hybrid.half_level_pressure(a, b, ps_col))
-        p_full[index] = pf
-    level = np.arange(1, nlev + 1, dtype=np.int32)
-    dims_full = (*lead, FULL, *hdims)
-    hshape = tuple(ps.sizes[d] for d in hdims)
-    coords = {d: ps[d] for d in lead if d in ps.coords}
-    p_da = xr.DataArray(p_full.reshape(lead_shape + (nlev,) + hshape), dims=dims_full,
-                        coords={**coords, FULL: level})
-    z_da = None
-    if with_heights:
-        z_da = xr.DataArray(z_half.reshape(lead_shape + (nlev + 1,) + hshape), dims=(*lead, HALF, *hdims),
-                            coords={**coords, HALF: np.arange(1, nlev + 2, dtype=np.int32)})
-    return p_da, z_da
 
 
 __all__ = ["open_run", "read_field", "run_contents"]

@@ -110,6 +110,9 @@ def compute_bundle(
     threads: int = 1,
     formats: Sequence[str] | None = None,
     grib2: Mapping[str, Any] | None = None,
+    members: Sequence[int] | None = None,
+    lead_times: Sequence[int] | None = None,
+    invalid_values: str = "error",
     grid: str | os.PathLike | None = None,
 ) -> dict[str, Path]:
     """Compute ``products`` of one member and lead time as one ``dask.delayed`` graph and write each file
@@ -129,8 +132,9 @@ def compute_bundle(
         Per-product options, ``{product: {option: value}}``.
     threads : int
         Cores of the job: decoding threads, then dask workers x numba threads (:func:`plan_threads`).
-    formats, grib2, grid : optional
-        Output formats, GRIB2 packing and the run's grid file, as :func:`nwpflow.jobs.compute.compute_products`.
+    formats, grib2, members, lead_times, invalid_values, grid : optional
+        Output formats and GRIB2 packing, what the inputs must hold, what to do with implausible values and
+        the run's grid file, as :func:`nwpflow.jobs.compute.compute_products`.
 
     Returns
     -------
@@ -148,7 +152,8 @@ def compute_bundle(
     available = products_in_files(inputs) - set(products)
     check_inputs(products, run_contents(inputs), options, available)  # headers only: fail before decoding
     fields = fields_needed(products, available, options)
-    dataset = delayed(_read, pure=True)(inputs, fields, threads, dask_key_name="read")
+    request = {"members": members, "lead_times": lead_times, "invalid_values": invalid_values}
+    dataset = delayed(_read, pure=True)(inputs, fields, threads, request, dask_key_name="read")
 
     computed: dict[str, Any] = {}
     # Intermediates products share (registry.compute): one dict for the whole job. A dict subclass, so
@@ -193,10 +198,10 @@ def _closure(name: str, registry, available: set[str]) -> list[str]:
     return result
 
 
-def _read(inputs: list[str], fields: list[str], threads: int):
+def _read(inputs: list[str], fields: list[str], threads: int, request: dict):
     set_threads(threads)
     start = time.perf_counter()
-    dataset = open_run(inputs, fields, threads=threads)
+    dataset = open_run(inputs, fields, threads=threads, **request)
     log.info("read %s from %d files in %.2f s", ", ".join(map(str, dataset.data_vars)), len(inputs),
              time.perf_counter() - start)
     return dataset
@@ -234,6 +239,9 @@ def run_bundle_job(
     options: Mapping[str, Mapping] | None = None,
     formats: Sequence[str] | None = None,
     grib2: Mapping | None = None,
+    members: Sequence[int] | None = None,
+    lead_times: Sequence[int] | None = None,
+    invalid_values: str = "error",
     grid: str | os.PathLike | None = None,
 ) -> dict[str, Path]:
     """Compute a bundle of products of one member and lead time as one dask.delayed graph (rules
@@ -251,7 +259,7 @@ def run_bundle_job(
         Cores of the job (decoding threads, then dask workers x numba threads).
     options : Mapping, optional
         ``{product: {option: value}}``.
-    formats, grib2, grid : optional
+    formats, grib2, members, lead_times, invalid_values, grid : optional
         As :func:`nwpflow.jobs.compute.run_product_job`.
     """
     with job():
@@ -259,7 +267,8 @@ def run_bundle_job(
         log.info("bundle %s from %s with %d threads", list(products), [str(p) for p in inputs], threads)
         written = compute_bundle(list(products), [str(p) for p in inputs], dict(outputs),
                                  options={k: dict(v) for k, v in (options or {}).items() if v}, threads=threads,
-                                 formats=formats, grib2=grib2, grid=grid)
+                                 formats=formats, grib2=grib2, members=members, lead_times=lead_times,
+                                 invalid_values=invalid_values, grid=grid)
         log.info("wrote %d files in %.1f s", len(written), time.perf_counter() - start)
         log_cache_use()
     return written

@@ -31,6 +31,9 @@ def compute_products(
     threads: int | None = None,
     formats: Sequence[str] | None = None,
     grib2: Mapping[str, Any] | None = None,
+    members: Sequence[int] | None = None,
+    lead_times: Sequence[int] | None = None,
+    invalid_values: str = "error",
     grid: str | os.PathLike | None = None,
 ) -> dict[str, Path]:
     """Read ``inputs`` once, compute ``products`` and write each in every output format, with its
@@ -55,6 +58,8 @@ def compute_products(
     grib2
         GRIB2 packing, ``{"packing": "ieee" | "simple" | "ccsds", "bits_per_value": int}`` (config
         ``grib2``; default 32-bit IEEE, exact). The grid is taken from the GRIB files among ``inputs``.
+    members, lead_times, invalid_values
+        What the inputs must hold, and what to do with implausible values (:func:`nwpflow.open_run`).
     grid
         The run's grid file (:func:`nwpflow.io.grid.write_grid`): NetCDF files on ICON cells name it
         instead of holding the cell coordinates. ``None``: they hold them.
@@ -77,7 +82,8 @@ def compute_products(
     # is read back instead of computed again.
     available = products_in_files(inputs) - set(products)
     check_inputs(products, run_contents(inputs), options, available)  # headers only: fail before decoding
-    dataset = open_run(inputs, fields_needed(products, available, options), threads=used)
+    dataset = open_run(inputs, fields_needed(products, available, options), threads=used, members=members,
+                       lead_times=lead_times, invalid_values=invalid_values)
     log.info("read %s fields from %d files in %.2f s", ", ".join(dataset.data_vars), len(inputs),
              time.perf_counter() - start)
     template = grib2_template(inputs, paths)
@@ -104,6 +110,9 @@ def run_product_job(
     options: Mapping | None = None,
     formats: Sequence[str] | None = None,
     grib2: Mapping | None = None,
+    members: Sequence[int] | None = None,
+    lead_times: Sequence[int] | None = None,
+    invalid_values: str = "error",
     grid: str | os.PathLike | None = None,
 ) -> Path:
     """Compute one product from one member and lead time and write it in each format (rules ``products.smk``).
@@ -124,6 +133,9 @@ def run_product_job(
     formats, grib2 : optional
         Config ``formats`` and ``grib2`` (:func:`compute_products`); ``None``: the format of ``output`` (its
         suffix), and ecCodes' IEEE packing.
+    members, lead_times, invalid_values
+        The job's member and lead time, which its inputs must hold, and config ``invalid_values``
+        (:func:`nwpflow.open_run`).
     grid : path-like, optional
         The run's grid file (:func:`compute_products`).
 
@@ -144,6 +156,9 @@ def run_product_job(
             threads=threads,
             formats=formats,
             grib2=grib2,
+            members=members,
+            lead_times=lead_times,
+            invalid_values=invalid_values,
             grid=grid,
         )
         log.info("wrote %s in %.1f s", written[product], time.perf_counter() - start)

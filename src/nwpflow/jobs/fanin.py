@@ -77,6 +77,7 @@ def compute_ensemble_products(
     formats: Sequence[str] | None = None,
     grib2=None,
     template=None,
+    invalid_values: str = "error",
     grid: str | os.PathLike | None = None,
 ) -> Path:
     """Read one file per member, compute the ensemble statistics, write them to one NetCDF file (and GRIB2),
@@ -102,6 +103,8 @@ def compute_ensemble_products(
         ``grib2``) and the model run's GRIB files (or a :class:`~nwpflow.io.grib_writer.GribTemplate`) that
         GRIB2 output takes its grid from (default: the GRIB files among ``inputs``). GRIB2 templates:
         :mod:`nwpflow.io.grib_writer`.
+    invalid_values : {"error", "missing", "ignore"}
+        Implausible values of a model field read from the inputs (:func:`nwpflow.open_run`).
     grid : path-like, optional
         The run's grid file, which a NetCDF file on ICON cells names instead of holding the cell coordinates.
 
@@ -117,7 +120,7 @@ def compute_ensemble_products(
     used = set_threads(threads)
     start = time.perf_counter()
     origin = JobProvenance.start(paths, used)
-    parts = [read_field(path, field)[0] for path in paths]
+    parts = [read_field(path, field, invalid_values=invalid_values)[0] for path in paths]
     name = field or str(parts[0].name)
     split, labels, sources = [], [], []
     for i, part in enumerate(parts):
@@ -181,6 +184,7 @@ def compute_time_products(
     formats: Sequence[str] | None = None,
     grib2=None,
     template=None,
+    invalid_values: str = "error",
     grid: str | os.PathLike | None = None,
 ) -> Path:
     """Read a field at every lead time of one member, compute a window product, write it to NetCDF (and GRIB2).
@@ -207,7 +211,7 @@ def compute_time_products(
         As :func:`accumulation` / :func:`window_statistic` (``skipna`` is for window statistics only).
     threads : int, optional
         numba threads.
-    formats, grib2, template, grid : optional
+    formats, grib2, template, invalid_values, grid : optional
         As :func:`compute_ensemble_products` (default template: the GRIB files among ``inputs``).
 
     Returns
@@ -230,7 +234,7 @@ def compute_time_products(
     parts, labels = [], []
     packing: dict[np.timedelta64, float] = {}
     for i, path in enumerate(paths):
-        part, quanta = read_field(path, field)
+        part, quanta = read_field(path, field, invalid_values=invalid_values)
         given = None if lead_times is None else parse_duration(lead_times[i], "lead_times")
         if "step" in part.dims:
             if given is not None:
@@ -301,6 +305,7 @@ def run_ensemble_job(
     formats: Sequence[str] | None = None,
     grib2: Mapping | None = None,
     template: Sequence[str | os.PathLike] = (),
+    invalid_values: str = "error",
     grid: str | os.PathLike | None = None,
 ) -> dict[str, Path]:
     """Combine products over the members, one file of ensemble statistics per product (rules
@@ -324,6 +329,8 @@ def run_ensemble_job(
         format's suffix); ``None``: the format of each output.
     template : sequence of path-like
         The run's GRIB files GRIB2 output takes its grid from (:func:`nwpflow.workflow.grib_template_inputs`).
+    invalid_values : str
+        Config ``invalid_values`` (:func:`nwpflow.open_run`).
     grid : path-like, optional
         The run's grid file (:func:`compute_ensemble_products`).
     """
@@ -337,7 +344,7 @@ def run_ensemble_job(
             written[product] = Path(compute_ensemble_products(
                 [str(p) for p in inputs[product]], str(output), list(statistics), list(quantiles),
                 list(thresholds.get(product, [])), threads=threads, formats=formats, grib2=grib2,
-                template=grib_template, grid=grid))
+                template=grib_template, invalid_values=invalid_values, grid=grid))
         log.info("wrote %d files in %.1f s", len(written), time.perf_counter() - start)
         log_cache_use()
     return written
@@ -355,17 +362,19 @@ def run_time_job(
     formats: Sequence[str] | None = None,
     grib2: Mapping | None = None,
     template: Sequence[str | os.PathLike] = (),
+    invalid_values: str = "error",
     grid: str | os.PathLike | None = None,
 ) -> Path:
     """Compute one time product of one member from the field at every lead time (rule ``time_product``;
     :func:`compute_time_products`). ``window`` and ``lead_times`` in hours; ``formats``, ``grib2``,
-    ``template``, ``grid`` as :func:`run_ensemble_job` (default template: the GRIB inputs)."""
+    ``template``, ``invalid_values``, ``grid`` as :func:`run_ensemble_job` (default template: the GRIB inputs)."""
     with job():
         start = time.perf_counter()
         log.info("%s of %s over %d h windows from %d files", kind, field, window, len(inputs))
         written = compute_time_products([str(p) for p in inputs], str(output), field, kind, int(window),
                                         lead_times=[int(t) for t in lead_times], threads=threads, formats=formats,
-                                        grib2=grib2, template=[str(p) for p in template] or None, grid=grid)
+                                        grib2=grib2, template=[str(p) for p in template] or None,
+                                        invalid_values=invalid_values, grid=grid)
         log.info("wrote %s in %.1f s", written, time.perf_counter() - start)
         log_cache_use()
     return Path(written)

@@ -6,10 +6,14 @@ import contextlib
 import fnmatch
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from nwpflow.errors import one_line
 
 logger = logging.getLogger("nwpflow")
 
@@ -57,18 +61,61 @@ def skip_xarray_dask_probe() -> None:
 @contextlib.contextmanager
 def job() -> Iterator[None]:
     """The frame of every job function: stderr (and descriptor 2) to the job's log, logging set up,
-    xarray's dask probe skipped (:func:`skip_xarray_dask_probe`); once the body has run, the tests' fault
-    hook (:func:`inject_test_fault`, inert unless ``NWPFLOW_TEST_FAULT`` is set)."""
-    with _stderr_to_log():
+    xarray's dask probe skipped (:func:`skip_xarray_dask_probe`), SIGTERM turned into an interrupt, a
+    failure reported in one line (:func:`report_failure`) before its traceback, and, once the body has run,
+    the tests' fault hook (:func:`inject_test_fault`, inert unless ``NWPFLOW_TEST_FAULT`` is set)."""
+    with _stderr_to_log() as terminal, _interrupt_on_sigterm():
         setup_logging()
         skip_xarray_dask_probe()
-        yield
-        inject_test_fault()
+        try:
+            yield
+            inject_test_fault()
+        except BaseException as error:
+            report_failure(error, terminal)
+            raise
+
+
+def report_failure(error: BaseException, terminal: int | None = None) -> str:
+    """Write the one line of a failed job first (``nwpflow: error: ...``, as the CLI prints it:
+    :func:`nwpflow.errors.one_line`) to the job's log, where its traceback follows, and to the terminal
+    Snakemake runs in (descriptor ``terminal``), beside Snakemake's own "Error in rule" report; return it.
+    An error no user caused (a bug) gets a line too, saying so."""
+    line = one_line(error) or (f"nwpflow: error: {type(error).__name__}: {error} (not a problem of the input "
+                               "or config: a bug; the traceback follows in the log, please report it)")
+    line = " ".join(line.split())
+    with contextlib.suppress(Exception):
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    if terminal is not None:
+        with contextlib.suppress(OSError):
+            os.write(terminal, (line + "\n").encode())
+    return line
 
 
 @contextlib.contextmanager
-def _stderr_to_log() -> Iterator[None]:
-    """Point file descriptor 2 at ``sys.stderr`` (the job's log) while a job runs.
+def _interrupt_on_sigterm() -> Iterator[None]:
+    """While a job runs, let SIGTERM (Snakemake stopping its jobs, SLURM's time limit) raise
+    ``KeyboardInterrupt`` in the main thread, so that the temporary file of an output being written is
+    removed (:func:`nwpflow.io.writer.atomic_output`); SIGKILL leaves it, and the next job for that output
+    removes it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _stderr_to_log() -> Iterator[int | None]:
+    """Point file descriptor 2 at ``sys.stderr`` (the job's log) while a job runs; yield a descriptor of
+    the terminal it pointed at before (``None`` where nothing was redirected).
 
     The scripts point ``sys.stderr`` at the job's log, which catches Python's messages only; ecCodes
     and numba write to descriptor 2, which Snakemake's own stderr holds. Nothing is redirected where
@@ -84,7 +131,7 @@ def _stderr_to_log() -> Iterator[None]:
         saved = os.dup(2)
         os.dup2(fd, 2)
     try:
-        yield
+        yield saved
     finally:
         if saved is not None:
             sys.stderr.flush()
@@ -172,6 +219,7 @@ __all__ = [
     "inject_test_fault",
     "job",
     "log_cache_use",
+    "report_failure",
     "set_threads",
     "setup_logging",
     "skip_xarray_dask_probe",

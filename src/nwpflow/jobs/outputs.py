@@ -13,10 +13,10 @@ from typing import Any
 import netCDF4
 
 from nwpflow import provenance
-from nwpflow.errors import NwpflowError
+from nwpflow.errors import NwpflowError, OptionError
 from nwpflow.io.formats import file_format
 from nwpflow.io.grid import grid_reference
-from nwpflow.io.writer import atomic_output, write_netcdf
+from nwpflow.io.writer import atomic_output, check_output_location, remove_leftovers, write_netcdf
 from nwpflow.naming import format_paths
 from nwpflow.products import registry
 
@@ -98,9 +98,14 @@ def plan_outputs(
     """Check a job's request before any input is read and return its products (duplicates dropped) and
     ``{product: {format: file}}`` (:func:`~nwpflow.naming.format_paths`).
 
+    Every option of every product is checked (type, range, allowed values); options of a product that is
+    not requested are an error. Every output must be writable (:func:`~nwpflow.io.writer.check_output_location`);
+    temporary files a killed job left for an output are removed (:func:`~nwpflow.io.writer.remove_leftovers`).
+
     Raises :class:`~nwpflow.errors.NwpflowError` for no product or a product without an output path, the
-    registry's errors for an unknown product or option, and
-    :class:`~nwpflow.io.grib_writer.Grib2OutputError` for a GRIB2 packing that cannot be used.
+    registry's errors for an unknown product or option, :class:`~nwpflow.errors.OutputError` for an output
+    that cannot be written, and :class:`~nwpflow.io.grib_writer.Grib2OutputError` for a GRIB2 packing that
+    cannot be used.
     """
     products = list(dict.fromkeys(products))
     if not products:
@@ -109,10 +114,17 @@ def plan_outputs(
         registry[name].resolve_options(options.get(name, {}))
     for name in options:
         registry[name]
+    unused = [name for name in options if name not in products]
+    if unused:
+        raise OptionError(f"options for {', '.join(unused)}, which {'is' if len(unused) == 1 else 'are'} not "
+                          f"requested (requested: {', '.join(products)}): request it or drop its options")
     missing = [name for name in products if name not in outputs]
     if missing:
         raise NwpflowError(f"no output path for {', '.join(missing)}")
     paths = {name: format_paths(outputs[name], formats) for name in products}
+    for path in [p for formats_paths in paths.values() for p in formats_paths.values()]:
+        check_output_location(path)
+        remove_leftovers(path)
     grib2_files = [p["grib2"] for p in paths.values() if "grib2" in p]
     if grib2_files:
         from nwpflow.io.grib_writer import resolve_packing  # only where GRIB2 is written

@@ -73,7 +73,7 @@ def _options(parcel: str) -> dict[str, Option]:
     what = ("depth of the mixed layer above the surface pressure [Pa] (COSMO/ICON: 5000)" if parcel == "ML"
             else "depth above the surface pressure in which the most unstable parcel is searched [Pa] (COSMO: 30000)")
     return {
-        depth_name: Option(default, what),
+        depth_name: Option(default, what, bounds=(0.0, None)),
         "virtual": Option(True, "buoyancy from virtual temperatures (True, Doswell and Rasmussen 1994; COSMO, ICON, "
                                 "MetPy) or temperatures (False)", (True, False)),
         "definition": Option("positive", "'positive': CAPE the positive area above the LFC, CIN the negative area "

@@ -262,7 +262,7 @@ def _pressure_function(name: str, description: str, units: str):
 
 def _pressure_options(name: str) -> dict[str, Option]:
     return {
-        "levels": Option(DEFAULT_PRESSURES, "target pressures [Pa]"),
+        "levels": Option(DEFAULT_PRESSURES, "target pressures [Pa]", bounds=FIELDS["P"].valid_range),
         "method": Option("lnp", "interpolation linear in ln p (lnp), in p (linear), or the nearest level (nearest)",
                          tuple(PRESSURE_METHODS)),
         "below_ground": Option("missing", "targets below the lowest model level: missing (NaN) or extrapolate ("
@@ -464,7 +464,7 @@ for _name in INTERPOLATED_FIELDS:
         standard_name=_info.standard_name,
         grib2=_info.grib2,
         options={
-            "levels": Option(DEFAULT_HEIGHTS, "target heights [m]"),
+            "levels": Option(DEFAULT_HEIGHTS, "target heights [m]", bounds=FIELDS["HHL"].valid_range),
             "method": Option("linear", "interpolation linear in height (linear) or the nearest level (nearest)",
                              tuple(HEIGHT_METHODS)),
             "reference": Option("ground", "heights above ground (ground) or above sea level (sea)", ("ground", "sea")),

@@ -8,11 +8,14 @@ point the CLI, the pipeline and the Python API share.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import xarray as xr
+import yaml
 
 from nwpflow.errors import InputError, NwpflowError, OptionError, UnknownProductError
 from nwpflow.io import grib2_codes
@@ -20,20 +23,90 @@ from nwpflow.io.datamodel import FIELDS
 from nwpflow.io.grib2_codes import Grib2Parameter
 
 
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
+"""A number as Python writes it; YAML 1.1 (PyYAML) reads ``1e20`` (no dot) as text."""
+
+
+def _read(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_read(item) for item in value]
+    if not isinstance(value, str):
+        return value
+    try:
+        loaded = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    if isinstance(loaded, list):
+        return [_read(item) for item in loaded]
+    if isinstance(loaded, str) and NUMBER.fullmatch(loaded.strip()):
+        return float(loaded)
+    return loaded
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class Option:
-    """An option a product accepts."""
+    """An option a product accepts.
+
+    Its type is its default's: a number, a list of numbers, a flag, a text or ``None`` (then ``None`` or a
+    number); ``choices`` lists the allowed values where there are few, ``bounds`` the range ``(lowest,
+    highest)`` of numbers (either ``None``: open), e.g. the data model's physical range of the field whose
+    values the option names (``FIELDS["P"].valid_range`` for target pressures). :meth:`check` refuses
+    anything else, so that a bad option stops a job before it reads or writes anything.
+    """
 
     default: Any
     description: str
     choices: tuple | None = None
+    bounds: tuple[float | None, float | None] | None = None
+
+    def parse(self, value: Any) -> Any:
+        """The option's value from text (``nwpflow compute --option``, ``snakemake --config``): read as YAML,
+        numbers in any spelling (``1e20``, which YAML 1.1 reads as text); a text option's text as it is; a
+        list for a tuple default as a tuple."""
+        if isinstance(self.default, str):
+            return value
+        value = _read(value)
+        return tuple(value) if isinstance(self.default, tuple) and isinstance(value, list) else value
 
     def check(self, product: str, name: str, value: Any) -> Any:
-        if self.choices is not None and value not in self.choices:
-            raise OptionError(
-                f"product {product!r}: option {name!r} must be one of {', '.join(map(repr, self.choices))}, "
-                f"not {value!r}"
-            )
+        """Return ``value`` if the option accepts it, else raise :class:`~nwpflow.errors.OptionError` naming
+        the product, the option and what it takes."""
+        def refuse(what: str):
+            return OptionError(f"product {product!r}: option {name!r} ({self.description}) must be {what}, "
+                               f"not {value!r}")
+
+        if self.choices is not None:
+            if value not in self.choices or type(value) is not type(next(c for c in self.choices if c == value)):
+                raise refuse(f"one of {', '.join(map(repr, self.choices))}")
+            return value
+        default = self.default
+        if isinstance(default, (list, tuple)):
+            if not isinstance(value, (list, tuple)) or not value or not all(map(_is_number, value)):
+                raise refuse("a non-empty list of numbers")
+            if len(set(value)) != len(value):
+                raise refuse("a list of different numbers")
+            numbers = list(value)
+        elif isinstance(default, bool) or isinstance(default, str):
+            if type(value) is not type(default):
+                raise refuse(f"{'true or false' if isinstance(default, bool) else 'a text'}")
+            return value
+        elif _is_number(default) or default is None:
+            if not (_is_number(value) or (default is None and value is None)):
+                raise refuse("a number" + (" or null" if default is None else ""))
+            numbers = [] if value is None else [value]
+        else:
+            return value
+        lowest, highest = self.bounds or (None, None)
+        for number in numbers:
+            if not math.isfinite(number) or (lowest is not None and number < lowest) or (
+                    highest is not None and number > highest):
+                span = (f" from {lowest:g}" if lowest is not None else "") + (
+                    f" to {highest:g}" if highest is not None else "")
+                raise refuse(("finite numbers" if isinstance(default, (list, tuple)) else "a finite number") + span)
         return value
 
 

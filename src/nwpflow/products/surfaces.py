@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from nwpflow import kernels
-from nwpflow.errors import InputError, OptionError
+from nwpflow.errors import InputError
 from nwpflow.io.datamodel import FULL
 from nwpflow.io.grib2_codes import FixedSurface, Grib2Parameter, local
 from nwpflow.products._columns import ModelColumns, number_option

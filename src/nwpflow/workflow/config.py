@@ -10,6 +10,7 @@ import yaml
 
 from nwpflow.errors import ConfigError, OptionError
 from nwpflow.io.datamodel import FIELDS
+from nwpflow.io.locations import folder_problem
 from nwpflow.io.sample import PRESETS
 from nwpflow.naming import TIME_SHORT
 from nwpflow.products import registry
@@ -112,8 +113,9 @@ def check_known_keys(config: Mapping, schema: Mapping) -> None:
 
 
 def check_config(config: Mapping) -> None:
-    """Check what the JSON schema cannot: product names against the registry, the sample preset
-    against ``nwpflow.io.sample.PRESETS`` and, for a real run, the file-name pattern.
+    """Check what the JSON schema cannot: product names and options against the registry, that the
+    output and numba cache folders can be written (:func:`nwpflow.io.locations.folder_problem`), the
+    sample preset against ``nwpflow.io.sample.PRESETS`` and, for a real run, the file-name pattern.
 
     Raises
     ------
@@ -128,6 +130,10 @@ def check_config(config: Mapping) -> None:
             if product not in known:
                 raise ConfigError("products", f"unknown product {product!r}; allowed values: all, {', '.join(known)}")
     _check_product_options(config, known)
+    for key in ("output_dir", "numba_cache_dir"):
+        problem = folder_problem(config[key])
+        if problem is not None:
+            raise ConfigError(key, problem)
     _check_bundles(config)
     _check_time_statistics(config)
     _check_ensemble(config)
@@ -138,10 +144,18 @@ def check_config(config: Mapping) -> None:
 
 
 def _check_product_options(config: Mapping, known: list[str]) -> None:
+    """Every option of every product the config writes, checked against the registry before any job runs
+    (``Option.parse`` reads ``snakemake --config`` text, ``Option.check`` types and ranges); options of a
+    product the config does not write are an error, not ignored."""
     options = config.get("product_options") or {}
+    written = written_products(config)
     for product, given in options.items():
         if product not in known:
             raise ConfigError("product_options", f"unknown product {product!r}; allowed values: {', '.join(known)}")
+        if product not in written:
+            raise ConfigError(f"product_options.{product}", f"{product} is not computed by this config (products: "
+                                                            f"{', '.join(written)}): add it to `products` or remove "
+                                                            "its options")
         if not isinstance(given, Mapping):
             raise ConfigError(f"product_options.{product}", f"{given!r} is not a mapping {{option: value}}")
         entry = registry[product]
@@ -150,28 +164,13 @@ def _check_product_options(config: Mapping, known: list[str]) -> None:
             if name not in entry.options:
                 accepted = ", ".join(sorted(entry.options)) or "none"
                 raise ConfigError(key, f"{product} has no option {name!r}; allowed options: {accepted}")
-            given[name] = _coerce_option(value, entry.options[name].default)
+            given[name] = entry.options[name].parse(value)
             try:
                 entry.resolve_options({name: given[name]})
             except OptionError as error:
                 choices = entry.options[name].choices
                 allowed = f"; allowed values: {', '.join(map(repr, choices))}" if choices else ""
                 raise ConfigError(key, f"{error}{allowed}") from None
-
-
-def _coerce_option(value, default):
-    """A product option from ``snakemake --config`` arrives as text: read it as YAML where the option's
-    default is not text (numbers, booleans, lists of numbers)."""
-    if isinstance(value, str) and not isinstance(default, str):
-        try:
-            return yaml.safe_load(value)
-        except yaml.YAMLError:
-            return value
-    if isinstance(value, list) and isinstance(default, (list, tuple)):
-        inner = default[0] if default else 0.0
-        value = [_coerce_option(v, inner) for v in value]
-        return tuple(value) if isinstance(default, tuple) else value
-    return value
 
 
 def _check_bundles(config: Mapping) -> None:
