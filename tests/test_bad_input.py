@@ -14,7 +14,8 @@ import pytest
 import nwpflow
 from conftest import shared
 from nwpflow.cli import main
-from nwpflow.errors import ImplausibleValuesError, InputError
+from nwpflow.errors import ImplausibleValuesError, InputError, OptionError
+from nwpflow.products import registry
 
 
 @pytest.fixture
@@ -338,6 +339,9 @@ def test_options_are_checked_before_anything_is_read_or_written(run_files, tmp_p
         code, stderr = cli("compute", *products, "--input", *run_files, "--output", out, "--option", option)
         assert code == 1 and stderr.count("\n") == 1 and expected in stderr, (option, stderr)
         assert not out.exists(), option
+    with pytest.raises(OptionError, match="must be a text or null, not 5"):  # a path option (PV's grid file)
+        registry["PV"].resolve_options({"grid_file": 5})
+    assert registry["PV"].resolve_options({"grid_file": "grid.nc"})["grid_file"] == "grid.nc"
     assert main(["compute", "T_PL", "--input", *map(str, run_files), "--output", str(out),
                  "--option", "T_PL.levels=[85000, 1e4]"]) == 0
     import xarray as xr

@@ -277,7 +277,8 @@ registry.register(Product(
     standard_name="ertel_potential_vorticity",
     grib2=Grib2Parameter(2, 14, "POT_VORTIC"),
     options={"grid_file": Option(None, "ICON runs: the ICON grid file (clat, clon, neighbor_cell_index); None: the "
-                                       "NetCDF file beside the run's files whose uuidOfHGrid is the run's")},
+                                       "NetCDF file beside the run's files whose uuidOfHGrid is the run's",
+                                       text=True)},
     preflight=preflight,
     reference="[Ertel1942]_; meteodata-lab operators/pot_vortic.py, curl.py, total_diff.py; ICON grid files "
               "(neighbor_cell_index) for the least-squares gradients",

@@ -52,7 +52,7 @@ class Option:
     """An option a product accepts.
 
     Its type is its default's: a number, a list of numbers, a flag, a text or ``None`` (then ``None`` or a
-    number); ``choices`` lists the allowed values where there are few, ``bounds`` the range ``(lowest,
+    number; ``None`` or a text, such as a file path, with ``text=True``); ``choices`` lists the allowed values where there are few, ``bounds`` the range ``(lowest,
     highest)`` of numbers (either ``None``: open), e.g. the data model's physical range of the field whose
     values the option names (``FIELDS["P"].valid_range`` for target pressures). :meth:`check` refuses
     anything else, so that a bad option stops a job before it reads or writes anything.
@@ -62,11 +62,14 @@ class Option:
     description: str
     choices: tuple | None = None
     bounds: tuple[float | None, float | None] | None = None
+    text: bool = False
 
     def parse(self, value: Any) -> Any:
         """The option's value from text (``nwpflow compute --option``, ``snakemake --config``): read as YAML,
         numbers in any spelling (``1e20``, which YAML 1.1 reads as text); a text option's text as it is; a
         list for a tuple default as a tuple."""
+        if self.text:
+            return None if value in ("null", "~", "") else value
         if isinstance(self.default, str):
             return value
         value = _read(value)
@@ -93,6 +96,10 @@ class Option:
         elif isinstance(default, bool) or isinstance(default, str):
             if type(value) is not type(default):
                 raise refuse(f"{'true or false' if isinstance(default, bool) else 'a text'}")
+            return value
+        elif default is None and self.text:
+            if not (value is None or isinstance(value, str)):
+                raise refuse("a text or null")
             return value
         elif _is_number(default) or default is None:
             if not (_is_number(value) or (default is None and value is None)):
