@@ -30,6 +30,7 @@ import xarray as xr
 
 from nwpflow.errors import InputError
 from nwpflow.io.datamodel import FIELDS, FULL, HALF, OTHER_LEVEL_DIMS, SURFACE
+from nwpflow.io import grib2_codes
 from nwpflow.io.grib2_codes import SURFACE_LEVEL_TYPES
 
 
@@ -115,9 +116,18 @@ def model_levels(messages, kinds: dict[tuple[str, str], str]) -> tuple[int | Non
 
 
 def implied_by_name(name: str, type_of_level: str, level: int) -> bool:
-    """Whether the level of a single-level field says nothing beyond its name."""
+    """Whether the level of a single-level field says nothing beyond its name: the ground, a data-model
+    field on its own surface (``T_2M`` at 2 m), or a product of nwpflow whose GRIB2 encoding fixes its
+    surface or layer (``FF_10M`` at 10 m, ``LAPSE_RATE_700_500`` between 700 and 500 hPa; declared by the
+    product registry, :func:`nwpflow.io.grib2_codes.declare`)."""
     if type_of_level not in OTHER_LEVEL_DIMS and level == 0:
         return True
+    for product in grib2_codes.declared_names():
+        parameter = grib2_codes.declared(product)
+        if name in (product, parameter.short_name) and parameter.surface != grib2_codes.SURFACE:
+            surface = parameter.surface
+            if SURFACE_LEVEL_TYPES.get(surface.type_of_first) != type_of_level or surface.value in (None, level):
+                return True
     info = FIELDS.get(name)
     if info is None or info.vertical != SURFACE:
         return False
