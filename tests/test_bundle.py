@@ -108,6 +108,7 @@ def test_bundle_reads_a_required_product_from_its_file(icon_sample, tmp_path, ca
     inputs = inputs_of(icon_sample)
     brn = compute_products(["BRN"], inputs, output_dir=tmp_path / "brn")["BRN"]
     with caplog.at_level(logging.INFO, logger="nwpflow"):
+        caplog.clear()  # only the bundle's records (an earlier test may have left the logger at INFO)
         written = compute_bundle(["HPBL"], inputs + [str(brn)], {"HPBL": tmp_path / "HPBL.nc"}, threads=2)
     assert "BRN computed" not in caplog.text
     assert re.search(r"read .*BRN", caplog.text)
