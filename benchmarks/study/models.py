@@ -201,7 +201,10 @@ def measure_distributed(name, fields, chunks, cores, repeat, record, overheads) 
                     # graph whose keys it still holds is "computed" at once (the 3-6 ms runs of 283,876
                     # columns in the first full study were that, not work)
                     keys, held[:] = list(held), []
+                    deadline = time.monotonic() + 60.0
                     while client.run_on_scheduler(_holds_any, keys):
+                        if time.monotonic() > deadline:
+                            raise RuntimeError("the scheduler still holds a finished run's results after 60 s")
                         time.sleep(0.005)
 
                 times = []
