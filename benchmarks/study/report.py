@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import matplotlib
@@ -25,7 +26,10 @@ def _workload(name: str) -> str:
 
 
 def _load(results: Path) -> dict:
-    return {p.stem: json.loads(p.read_text()) for p in sorted(results.glob("*.json"))}
+    records = {p.stem: json.loads(p.read_text()) for p in sorted(results.glob("*.json"))}
+    for p in sorted(results.glob("*.json")):  # records written before they named their finish: the file's time
+        records[p.stem].setdefault("finished", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(p.stat().st_mtime)))
+    return records
 
 
 def _f(x, digits=2) -> str:
@@ -59,7 +63,18 @@ def _where(record: dict, triad: float | None) -> str:
     bandwidth = f", STREAM triad {triad / 1e9:.1f} GB/s" if triad else ""
     return (f"*Measured on {m.get('cpu', '?')} ({m.get('simd', '?')}), {m.get('cores', '?')} cores, "
             f"{m.get('memory_GiB', '?')} GiB{bandwidth}; load average {_f(record.get('load_before'))} before, "
-            f"{_f(record.get('load_after'))} after this part ({_f(record.get('wall_s', 0) / 60, 1)} min).*")
+            f"{_f(record.get('load_after'))} after this part ({_f(record.get('wall_s', 0) / 60, 1)} min, finished "
+            f"{record.get('finished', '?')}).*")
+
+
+def _parts_of(run: dict, records: dict) -> str:
+    """``""`` where the last run made every part of the report, else which parts it made (each section says
+    when its part finished)."""
+    earlier = sorted(k for k in records if k != "run" and k not in (run.get("parts") or []))
+    if not earlier:
+        return ""
+    return (f" of part {', '.join(run.get('parts') or [])} (parts {', '.join(earlier)} from an earlier run: "
+            f"each section names when its part finished)")
 
 
 def _save(fig, path: Path) -> None:
@@ -453,9 +468,9 @@ def render(results: Path, output: Path, figures: Path) -> None:
              f"| memory | {m.get('memory_GiB', '?')} GiB |",
              f"| memory bandwidth (STREAM triad, numba, every core) | {_f(triad / 1e9, 1) + ' GB/s' if triad else '–'} |",
              f"| software | Python {m.get('python', '?')}, numpy {m.get('numpy', '?')}, numba {m.get('numba', '?')} |",
-             f"| run | {run.get('started', '?')}, {'smoke version (--quick)' if run.get('quick') else 'full study'}, "
-             f"{_f((run.get('wall_s') or 0) / 60, 1)} min |",
-             f"| load average at the start | {_f(run.get('load_at_start'))}" + (
+             f"| last run | {run.get('started', '?')}, {'smoke version (--quick)' if run.get('quick') else 'full study'}"
+             f"{_parts_of(run, records)}, {_f((run.get('wall_s') or 0) / 60, 1)} min |",
+             f"| load average at its start | {_f(run.get('load_at_start'))}" + (
                  f" (waited {_f(run['quiet_wait']['waited_min'], 0)} min for a quiet machine: "
                  f"{'found' if run['quiet_wait']['quiet'] else 'not found, ran anyway'})" if run.get("quiet_wait") else "")
              + " |", ""]
