@@ -155,11 +155,15 @@ def part_arguments(doc: str, *, work: bool = False, extra=None) -> argparse.Name
     return parser.parse_args()
 
 
+FINISHED = "%Y-%m-%d %H:%M UTC"
+"""How a part's record writes the time it finished (UTC)."""
+
+
 def write_record(path: Path, part: str, results: dict, started: float, load_before: float) -> None:
     """The JSON file of one part: its results, the machine, the load before and after, the wall time and
     when it finished (the report names it: a report may gather parts of different invocations)."""
     record = {"part": part, "machine": machine(), "load_before": load_before, "load_after": load(),
-              "wall_s": time.perf_counter() - started, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "wall_s": time.perf_counter() - started, "finished": time.strftime(FINISHED, time.gmtime()),
               "argv": sys.argv[1:], "results": results}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

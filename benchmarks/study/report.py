@@ -16,6 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from benchmarks.study.common import FINISHED  # noqa: E402
+
 MODEL_NAMES = {"chunked": "(a) xarray + dask, chunked", "delayed": "(b) dask.delayed, whole-domain tasks",
                "numba": "(c) numba data parallelism", "bundle": "(d) nwpflow bundle, (b) + (c)"}
 COLOURS = {"chunked": "tab:red", "delayed": "tab:orange", "numba": "tab:blue", "bundle": "tab:green"}
@@ -26,9 +28,11 @@ def _workload(name: str) -> str:
 
 
 def _load(results: Path) -> dict:
-    records = {p.stem: json.loads(p.read_text()) for p in sorted(results.glob("*.json"))}
-    for p in sorted(results.glob("*.json")):  # records written before they named their finish: the file's time
-        records[p.stem].setdefault("finished", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(p.stat().st_mtime)))
+    records = {}
+    for p in sorted(results.glob("*.json")):
+        records[p.stem] = json.loads(p.read_text())
+        # a record written before records named their finish: the file's time
+        records[p.stem].setdefault("finished", time.strftime(FINISHED, time.gmtime(p.stat().st_mtime)))
     return records
 
 
